@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from gateway_site import views
+
+API_PREFIX = "api/3.0/mlflow/gateway/"
+
+urlpatterns = [
+    path("health/live", views.live, name="health-live"),
+    path("health/ready", views.ready, name="health-ready"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path(API_PREFIX, include("catalog.api.urls")),
+    path(API_PREFIX, include("keys.api.urls")),
+    path(API_PREFIX, include("tokens.api.urls")),
+    path(API_PREFIX, include("audit.api.urls")),
+]

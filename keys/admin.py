@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from guardian.admin import GuardedModelAdmin
+
+from keys import services
+from keys.forms import KeyForm
+from keys.models import Key
+
+
+@admin.register(Key)
+class KeyAdmin(GuardedModelAdmin):
+    """Keys in the admin: the secret is write-only and only its masked hint is ever displayed."""
+
+    form = KeyForm
+    list_display = ["name", "provider", "masked_secret", "created_by", "created_at", "last_rotated_at"]
+    list_filter = ["provider"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["masked_secret", "created_by", "created_at", "updated_at", "last_rotated_at"]
+    fields = ["name", "provider", "description", "secret", *readonly_fields]
+
+    def save_model(self, request, obj, form, change) -> None:
+        saved = form.save_for(request.user)
+        # The admin keeps using ``obj`` for its redirect and message.
+        obj.pk, obj._state.adding = saved.pk, False
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # Nothing related to save; KeyForm has no m2m fields.
+        pass
+
+    def delete_model(self, request, obj) -> None:
+        services.delete_key(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for key in queryset:
+            services.delete_key(key, actor=request.user)

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from gateway_site.api import OptionalSlashRouter
+from keys.api.views import KeyViewSet
+
+router = OptionalSlashRouter()
+router.register("keys", KeyViewSet, basename="key")
+
+urlpatterns = router.urls

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import viewsets
+
+from keys import services
+from keys.api.serializers import KeySerializer
+from keys.models import Key
+from sharing.api import SharedObjectViewSetMixin
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the keys you can read"),
+    create=extend_schema(summary="Store a provider key (you become its manager)"),
+    retrieve=extend_schema(summary="Show a key (masked)"),
+    partial_update=extend_schema(summary="Change a key; a `secret` replaces the stored one"),
+    update=extend_schema(summary="Replace a key's fields"),
+    destroy=extend_schema(summary="Delete a key"),
+)
+class KeyViewSet(SharedObjectViewSetMixin, viewsets.ModelViewSet):
+    queryset = Key.objects.select_related("created_by")
+    serializer_class = KeySerializer
+    filterset_fields = ["provider"]
+
+    def perform_destroy(self, instance: Key) -> None:
+        services.delete_key(instance, actor=self.request.user)

@@ -1,0 +1,78 @@
+"""Shared fixtures: the personas every permission test uses.
+
+alice owns things, bob is a teammate who gets granted a level, charlie is an
+outsider, and dave is a member of the group ``team``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import make_group, make_user
+
+
+@pytest.fixture
+def team(db):
+    return make_group("team")
+
+
+@pytest.fixture
+def alice(db):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob")
+
+
+@pytest.fixture
+def charlie(db):
+    return make_user("charlie")
+
+
+@pytest.fixture
+def dave(db, team):
+    return make_user("dave", groups=[team])
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("root", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def api():
+    """Return a function giving an API client logged in as a user (or anonymous with None)."""
+
+    def client_for(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return client_for
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (it is shared Redis in production mode)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_only_settings():
+    """PBKDF2 at production strength dominates test time, and the hashed static
+    manifest only exists after collectstatic; tests use cheap equivalents."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
