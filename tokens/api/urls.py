@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from gateway_site.api import OptionalSlashRouter
+from tokens.api.views import GatewayTokenViewSet
+
+app_name = "tokens-api"
+
+router = OptionalSlashRouter()
+router.register("tokens", GatewayTokenViewSet, basename="token")
+
+urlpatterns = router.urls
