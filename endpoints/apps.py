@@ -5,3 +5,9 @@ class EndpointsConfig(AppConfig):
     """Named endpoints backed by provider models, their lifecycle and the proxy."""
 
     name = "endpoints"
+
+    def ready(self) -> None:
+        from endpoints import services
+        from keys.signals import key_changed
+
+        key_changed.connect(services.on_key_changed, dispatch_uid="endpoints.on_key_changed")

@@ -18,4 +18,5 @@ urlpatterns = [
     path(API_PREFIX, include("keys.api.urls")),
     path(API_PREFIX, include("tokens.api.urls")),
     path(API_PREFIX, include("audit.api.urls")),
+    path(API_PREFIX, include("endpoints.api.urls")),
 ]

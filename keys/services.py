@@ -11,8 +11,10 @@ from django.utils import timezone
 
 from audit import services as audit
 from catalog import services as catalog
+from gateway_site.api import Conflict
 from keys import crypto
 from keys.models import Key
+from keys.signals import key_changed
 from sharing import services as sharing
 
 if TYPE_CHECKING:
@@ -87,6 +89,8 @@ def update_key(key: Key, *, actor: AbstractBaseUser, secret: str | None = None, 
         key.last_rotated_at = timezone.now()
     key.full_clean(exclude=["secret_ciphertext", "masked_secret"])
     key.save()
+    if secret is not None or before["provider"] != key.provider:
+        key_changed.send(sender=Key, key=key)
     changes = audit.diff(before, summary(key))
     if secret is not None:
         changes["secret"] = "replaced"
@@ -95,8 +99,25 @@ def update_key(key: Key, *, actor: AbstractBaseUser, secret: str | None = None, 
     return key
 
 
+def _endpoints_using(key: Key, actor: AbstractBaseUser) -> dict[str, object] | None:
+    from endpoints.models import Endpoint
+
+    using = Endpoint.objects.filter(models__key=key).distinct()
+    if not using.exists():
+        return None
+    # Name only the endpoints the caller can see; count the rest.
+    visible = list(using.visible_to(actor).order_by("name").values_list("name", flat=True))
+    return {
+        "detail": "This key is used by endpoints; remove it from them first.",
+        "endpoints": visible,
+        "hidden_endpoints": using.count() - len(visible),
+    }
+
+
 @transaction.atomic
 def delete_key(key: Key, *, actor: AbstractBaseUser) -> None:
+    if (in_use := _endpoints_using(key, actor)) is not None:
+        raise Conflict(in_use)
     logger.info("key deleted id=%s by=%s", key.public_id, actor.pk)
     audit.record(actor, "delete", key, {"before": summary(key)})
     key.delete()

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from endpoints import services
+from endpoints.models import Binding, Endpoint, EndpointModel, Revision
+from endpoints.validation import ModelSpec
+
+
+class EndpointModelSerializer(serializers.ModelSerializer):
+    """One provider model of an endpoint. ``key_id`` names a key you have USE on."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    key_id = serializers.CharField(max_length=64, help_text="The 32-hex id of the key this model uses.")
+    weight = serializers.FloatField(required=False, allow_null=True, help_text="Share within its priority level.")
+    priority = serializers.IntegerField(required=False, default=1, help_text="1 is tried first.")
+    litellm_params = serializers.DictField(required=False, default=dict)
+
+    class Meta:
+        model = EndpointModel
+        fields = ["id", "provider", "model_name", "key_id", "weight", "priority", "litellm_params", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def to_representation(self, instance: EndpointModel) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["key_id"] = instance.key_id.hex
+        return data
+
+    def create(self, validated_data: dict[str, Any]) -> EndpointModel:
+        endpoint = self.context["endpoint"]
+        return services.add_model(endpoint, ModelSpec.from_dict(validated_data), actor=self.context["request"].user)
+
+    def update(self, instance: EndpointModel, validated_data: dict[str, Any]) -> EndpointModel:
+        return services.change_model(instance, validated_data, actor=self.context["request"].user)
+
+
+class EndpointSerializer(serializers.ModelSerializer):
+    """An endpoint with its models inline. Responses add status, url and config_version."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    models = EndpointModelSerializer(many=True)
+    url = serializers.SerializerMethodField()
+    error = serializers.CharField(source="last_error", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Endpoint
+        fields = [
+            "id",
+            "name",
+            "endpoint_type",
+            "description",
+            "rate_limit_rpm",
+            "rate_limit_tpm",
+            "models",
+            "status",
+            "started_at",
+            "stopped_at",
+            "error",
+            "url",
+            "config_version",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["status", "started_at", "stopped_at", "config_version", "created_at", "updated_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance is not None:
+            self.fields["models"].required = False
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, endpoint: Endpoint) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(endpoint.invocation_path) if request else endpoint.invocation_path
+
+    @staticmethod
+    def _specs(models: list[dict[str, Any]] | None) -> list[ModelSpec] | None:
+        return None if models is None else [ModelSpec.from_dict(model) for model in models]
+
+    def create(self, validated_data: dict[str, Any]) -> Endpoint:
+        models = self._specs(validated_data.pop("models"))
+        return services.create_endpoint(actor=self.context["request"].user, models=models, **validated_data)
+
+    def update(self, instance: Endpoint, validated_data: dict[str, Any]) -> Endpoint:
+        models = self._specs(validated_data.pop("models", None))
+        return services.update_endpoint(instance, actor=self.context["request"].user, models=models, **validated_data)
+
+
+class LatencySerializer(serializers.Serializer):
+    p50 = serializers.FloatField()
+    p95 = serializers.FloatField()
+    p99 = serializers.FloatField()
+
+
+class MetricsSerializer(serializers.Serializer):
+    request_count = serializers.IntegerField()
+    error_count = serializers.IntegerField()
+    error_rate = serializers.FloatField()
+    latency_ms = LatencySerializer()
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    cost_usd = serializers.FloatField()
+    window_seconds = serializers.IntegerField()
+
+
+class EndpointStatusSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    stopped_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    url = serializers.URLField()
+    config_version = serializers.IntegerField()
+    metrics = MetricsSerializer()
+
+
+class LifecycleSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    url = serializers.URLField(required=False)
+
+
+class BindingSerializer(serializers.ModelSerializer):
+    """An outside resource that uses the endpoint."""
+
+    id = serializers.CharField(source="id.hex", read_only=True)
+    resource_type = serializers.SlugField(max_length=64)
+    resource_id = serializers.CharField(max_length=255)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Binding
+        fields = ["id", "resource_type", "resource_id", "created_by", "created_at"]
+        read_only_fields = ["created_at"]
+        validators: list = []  # get_or_create makes a repeated binding idempotent
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    """A numbered snapshot of the configuration (keys by id, never secrets)."""
+
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Revision
+        fields = ["number", "config", "note", "created_by", "created_at"]
+        read_only_fields = fields

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from endpoints.api.views import EndpointModelViewSet, EndpointViewSet
+from gateway_site.api import OptionalSlashRouter
+from sharing.api import HEX_ID_REGEX
+
+router = OptionalSlashRouter()
+router.register("endpoints", EndpointViewSet, basename="endpoint")
+router.register(rf"endpoints/(?P<endpoint_pk>{HEX_ID_REGEX})/models", EndpointModelViewSet, basename="endpoint-model")
+
+urlpatterns = router.urls

@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from endpoints import lifecycle, metrics, services
+from endpoints.api.filters import EndpointFilterSet
+from endpoints.api.serializers import (
+    BindingSerializer,
+    EndpointModelSerializer,
+    EndpointSerializer,
+    EndpointStatusSerializer,
+    LifecycleSerializer,
+    RevisionSerializer,
+)
+from endpoints.models import Endpoint, EndpointModel
+from sharing import services as sharing
+from sharing.api import HEX_ID_REGEX, SharedObjectViewSetMixin
+from sharing.levels import Level
+
+
+class WindowSerializer(serializers.Serializer):
+    window = serializers.IntegerField(
+        required=False, min_value=60, max_value=metrics.MAX_WINDOW_SECONDS, default=metrics.DEFAULT_WINDOW_SECONDS
+    )
+
+
+class BindingQuerySerializer(serializers.Serializer):
+    resource_type = serializers.CharField(max_length=64)
+    resource_id = serializers.CharField(max_length=255)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the endpoints you can read", parameters=[]),
+    create=extend_schema(summary="Create an endpoint with its models (you become its manager)"),
+    retrieve=extend_schema(summary="Show an endpoint"),
+    partial_update=extend_schema(summary="Change an endpoint; `models` replaces the whole set"),
+    update=extend_schema(summary="Replace an endpoint's configuration"),
+    destroy=extend_schema(
+        summary="Delete an endpoint (stops it first)",
+        parameters=[OpenApiParameter("force", OpenApiTypes.BOOL, description="Delete even when bindings exist")],
+    ),
+)
+class EndpointViewSet(SharedObjectViewSetMixin, viewsets.ModelViewSet):
+    queryset = Endpoint.objects.select_related("created_by").prefetch_related("models")
+    serializer_class = EndpointSerializer
+    filterset_class = EndpointFilterSet
+    required_levels = {
+        **SharedObjectViewSetMixin.required_levels,
+        "start": Level.EDIT,
+        "stop": Level.EDIT,
+        "status_": Level.READ,
+        "revisions": Level.READ,
+        "restore": Level.EDIT,
+        "bindings": Level.READ,
+    }
+
+    def required_level(self) -> Level:
+        # Recording or removing a binding means using the endpoint.
+        if self.action == "bindings" and self.request.method != "GET":
+            return Level.USE
+        return super().required_level()
+
+    def perform_destroy(self, instance: Endpoint) -> None:
+        force = self.request.query_params.get("force", "").lower() in {"1", "true", "yes"}
+        services.delete_endpoint(instance, actor=self.request.user, force=force)
+
+    def _lifecycle(self, endpoint: Endpoint) -> Response:
+        data = {"status": endpoint.status, "url": self.request.build_absolute_uri(endpoint.invocation_path)}
+        if endpoint.last_error:
+            data["error"] = endpoint.last_error
+        return Response(data)
+
+    @extend_schema(summary="Start the endpoint", request=None, responses={200: LifecycleSerializer})
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._lifecycle(lifecycle.start_endpoint(self.get_object(), actor=request.user))
+
+    @extend_schema(summary="Stop the endpoint", request=None, responses={200: LifecycleSerializer})
+    @action(detail=True, methods=["post"])
+    def stop(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._lifecycle(lifecycle.stop_endpoint(self.get_object(), actor=request.user))
+
+    @extend_schema(
+        summary="Status and recent traffic",
+        parameters=[WindowSerializer],
+        responses={200: EndpointStatusSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="status", url_name="status")
+    def status_(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        endpoint = self.get_object()
+        query = WindowSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(
+            {
+                "status": endpoint.status,
+                "started_at": endpoint.started_at,
+                "stopped_at": endpoint.stopped_at,
+                "error": endpoint.last_error,
+                "url": request.build_absolute_uri(endpoint.invocation_path),
+                "config_version": endpoint.config_version,
+                "metrics": metrics.endpoint_metrics(endpoint, query.validated_data["window"]),
+            }
+        )
+
+    @extend_schema(summary="Revisions, newest first", responses={200: RevisionSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def revisions(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        endpoint = self.get_object()
+        return Response(RevisionSerializer(endpoint.revisions.select_related("created_by"), many=True).data)
+
+    @extend_schema(summary="Restore a revision as a new revision", request=None, responses={200: EndpointSerializer})
+    @action(detail=True, methods=["post"], url_path=r"revisions/(?P<number>[0-9]{1,9})/restore")
+    def restore(self, request: Request, number: str, *args: Any, **kwargs: Any) -> Response:
+        endpoint = self.get_object()
+        services.restore_revision(endpoint, int(number), actor=request.user)
+        endpoint = self.queryset.get(pk=endpoint.pk)
+        return Response(self.get_serializer(endpoint).data)
+
+    @extend_schema(methods=["GET"], summary="Bindings", responses={200: BindingSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"], summary="Record a binding", request=BindingSerializer, responses={201: BindingSerializer}
+    )
+    @extend_schema(
+        methods=["DELETE"], summary="Remove a binding", parameters=[BindingQuerySerializer], responses={204: None}
+    )
+    @action(detail=True, methods=["get", "post", "delete"])
+    def bindings(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        endpoint = self.get_object()
+        if request.method == "GET":
+            return Response(BindingSerializer(endpoint.bindings.select_related("created_by"), many=True).data)
+        if request.method == "POST":
+            serializer = BindingSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            binding = services.add_binding(endpoint, actor=request.user, **serializer.validated_data)
+            return Response(BindingSerializer(binding).data, status=status.HTTP_201_CREATED)
+        query = BindingQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if not services.remove_binding(endpoint, **query.validated_data):
+            return Response({"detail": "No such binding."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List an endpoint's models"),
+    create=extend_schema(summary="Add a model (the weights of its priority must still sum to 1)"),
+    retrieve=extend_schema(summary="Show one model"),
+    partial_update=extend_schema(summary="Change one model"),
+    update=extend_schema(summary="Replace one model"),
+    destroy=extend_schema(summary="Remove one model"),
+)
+class EndpointModelViewSet(viewsets.ModelViewSet):
+    """The models of one endpoint: READ on the endpoint to see them, EDIT to change them."""
+
+    serializer_class = EndpointModelSerializer
+    lookup_value_regex = HEX_ID_REGEX
+    queryset = EndpointModel.objects.none()
+
+    def get_endpoint(self) -> Endpoint:
+        level = Level.READ if self.request.method in ("GET", "HEAD", "OPTIONS") else Level.EDIT
+        return sharing.get_object_for_user(
+            self.request.user, Endpoint.objects.all(), level, pk=self.kwargs["endpoint_pk"]
+        )
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return EndpointModel.objects.none()
+        return self.get_endpoint().models.select_related("key")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False) and "endpoint_pk" in self.kwargs:
+            context["endpoint"] = self.get_endpoint()
+        return context
+
+    def perform_destroy(self, instance: EndpointModel) -> None:
+        services.remove_model(instance, actor=self.request.user)

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from sharing.levels import level_permissions
+from sharing.models import SharedQuerySet
+
+
+class EndpointType(models.TextChoices):
+    CHAT = "chat"
+    COMPLETION = "completion"
+    EMBEDDING = "embedding"
+    IMAGE_GENERATION = "image_generation"
+    AUDIO_TRANSCRIPTION = "audio_transcription"
+    AUDIO_SPEECH = "audio_speech"
+    MODERATION = "moderation"
+    RERANK = "rerank"
+
+
+class Status(models.TextChoices):
+    STOPPED = "stopped"
+    STARTING = "starting"
+    RUNNING = "running"
+    ERROR = "error"
+
+
+class EndpointQuerySet(SharedQuerySet):
+    def running(self) -> EndpointQuerySet:
+        return self.filter(status=Status.RUNNING)
+
+
+class Endpoint(models.Model):
+    """A name applications call (``model=<name>``), served by one or more provider models.
+
+    ``config_version`` changes whenever the endpoint, its models or a key they
+    use changes; the proxy keys its cached LiteLLM Router on it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.SlugField(max_length=64, unique=True, help_text="What clients pass as `model`.")
+    endpoint_type = models.CharField(max_length=32, choices=EndpointType.choices)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.STOPPED, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    stopped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    rate_limit_rpm = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    rate_limit_tpm = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    config_version = models.PositiveBigIntegerField(default=1, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EndpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = level_permissions("endpoint")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def public_id(self) -> str:
+        return self.id.hex
+
+    @property
+    def invocation_path(self) -> str:
+        return f"/gateway/{self.name}/invocations"
+
+
+class EndpointModel(models.Model):
+    """One provider model serving an endpoint, with its key, weight and priority."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="models")
+    provider = models.CharField(max_length=64)
+    model_name = models.CharField(max_length=255)
+    key = models.ForeignKey("keys.Key", on_delete=models.PROTECT, related_name="endpoint_models")
+    weight = models.FloatField(default=1.0, help_text="Share of traffic among models of the same priority.")
+    priority = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    litellm_params = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "-weight", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model_name}"
+
+    @property
+    def public_id(self) -> str:
+        return self.id.hex
+
+
+class Binding(models.Model):
+    """An outside resource (a scorer, an app) that uses an endpoint; deletion warns about it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="bindings")
+    resource_type = models.CharField(max_length=64)
+    resource_id = models.CharField(max_length=255)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "resource_type", "resource_id"], name="unique_binding")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}:{self.resource_id}"
+
+
+class Revision(models.Model):
+    """A numbered snapshot of an endpoint's configuration (no secrets: keys by id only)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    config = models.JSONField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "number"], name="unique_revision_number")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} r{self.number}"
+
+
+class RequestLog(models.Model):
+    """One proxied request: who, which model served it, status, latency, tokens, cost. No content."""
+
+    id = models.BigAutoField(primary_key=True)
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="request_logs")
+    endpoint_model_id = models.UUIDField(null=True, blank=True)
+    model_served = models.CharField(max_length=255, blank=True)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    token_id = models.UUIDField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField()
+    latency_ms = models.FloatField()
+    ttft_ms = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    stream = models.BooleanField(default=False)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
+    error_type = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["endpoint", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id} {self.status_code} {self.latency_ms:.0f}ms"
+
+
+class EndpointUserObjectPermission(UserObjectPermissionBase):
+    """Guardian grant of a level on an endpoint to a user (direct FK)."""
+
+    content_object = models.ForeignKey(Endpoint, on_delete=models.CASCADE)
+
+
+class EndpointGroupObjectPermission(GroupObjectPermissionBase):
+    """Guardian grant of a level on an endpoint to a group (direct FK)."""
+
+    content_object = models.ForeignKey(Endpoint, on_delete=models.CASCADE)
+
+
+Endpoint.user_permission_model = EndpointUserObjectPermission
+Endpoint.group_permission_model = EndpointGroupObjectPermission

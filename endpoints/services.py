@@ -1,0 +1,220 @@
+"""Business rules for endpoints: create, change, delete, revisions and bindings.
+
+The API, the UI, the admin and tasks call these functions; views only parse
+input and pick the permission level. Start/stop live in ``lifecycle``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.http import Http404
+from rest_framework.exceptions import ValidationError
+
+from audit import services as audit
+from endpoints.models import Binding, Endpoint, EndpointModel, Revision, Status
+from endpoints.validation import ModelSpec, ValidModel, validate_models
+from gateway_site.api import Conflict
+from sharing import services as sharing
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger(__name__)
+
+ENDPOINT_FIELDS = ("name", "endpoint_type", "description", "rate_limit_rpm", "rate_limit_tpm")
+
+
+def model_snapshot(model: EndpointModel) -> dict[str, Any]:
+    return {
+        "id": model.public_id,
+        "provider": model.provider,
+        "model_name": model.model_name,
+        "key_id": model.key_id.hex,
+        "weight": model.weight,
+        "priority": model.priority,
+        "litellm_params": model.litellm_params,
+    }
+
+
+def snapshot(endpoint: Endpoint) -> dict[str, Any]:
+    """The endpoint's whole configuration, without secrets (keys by id only)."""
+    config = {field: getattr(endpoint, field) for field in ENDPOINT_FIELDS}
+    config["models"] = [model_snapshot(model) for model in endpoint.models.all()]
+    return config
+
+
+def _bump(endpoint: Endpoint) -> None:
+    Endpoint.objects.filter(pk=endpoint.pk).update(config_version=F("config_version") + 1)
+    endpoint.refresh_from_db(fields=["config_version", "updated_at"])
+
+
+def _record_revision(endpoint: Endpoint, actor: Any, note: str = "") -> Revision:
+    last = endpoint.revisions.aggregate(last=Max("number"))["last"] or 0
+    return Revision.objects.create(
+        endpoint=endpoint, number=last + 1, config=snapshot(endpoint), created_by=_user(actor), note=note
+    )
+
+
+def _user(actor: Any):
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def _write_models(endpoint: Endpoint, models: list[ValidModel]) -> None:
+    """Make the stored models match ``models``: change those given by id, add the rest, drop the others.
+
+    Changing in place keeps model ids stable across edits, so
+    ``endpoints/{id}/models/{model_id}`` URLs and request logs stay meaningful.
+    """
+    existing = {model.public_id: model for model in endpoint.models.all()}
+    kept: list[uuid.UUID] = []
+    for model in models:
+        row = existing.pop((model.spec.id or "").replace("-", "").lower(), None) or EndpointModel(endpoint=endpoint)
+        row.provider, row.model_name, row.key = model.spec.provider, model.spec.model_name, model.key
+        row.weight, row.priority, row.litellm_params = model.weight, model.spec.priority, model.spec.litellm_params
+        row.save()
+        kept.append(row.pk)
+    endpoint.models.exclude(pk__in=kept).delete()
+
+
+def _save(endpoint: Endpoint) -> None:
+    endpoint.full_clean(exclude=["name"] if not endpoint._state.adding else None, validate_unique=False)
+    try:
+        with transaction.atomic():
+            endpoint.save()
+    except IntegrityError:
+        raise ValidationError({"name": [f"An endpoint named {endpoint.name!r} already exists."]}) from None
+
+
+@transaction.atomic
+def create_endpoint(*, actor: AbstractBaseUser, models: list[ModelSpec], **fields: Any) -> Endpoint:
+    endpoint = Endpoint(created_by=actor, **{name: fields[name] for name in ENDPOINT_FIELDS if name in fields})
+    valid = validate_models(endpoint.endpoint_type, models, actor)
+    _save(endpoint)
+    _write_models(endpoint, valid)
+    sharing.grant_creator(endpoint, actor)
+    revision = _record_revision(endpoint, actor, note="created")
+    audit.record(actor, "create", endpoint, {"after": revision.config})
+    return endpoint
+
+
+@transaction.atomic
+def update_endpoint(
+    endpoint: Endpoint, *, actor: Any, models: list[ModelSpec] | None = None, note: str = "", **fields: Any
+) -> Endpoint:
+    """Change fields and/or replace the models; a running endpoint picks the change up via config_version."""
+    endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+    before = snapshot(endpoint)
+    for name in ENDPOINT_FIELDS:
+        if name in fields:
+            setattr(endpoint, name, fields[name])
+    # Keys already attached were checked when someone with USE attached them;
+    # the caller needs USE only on keys it brings in.
+    attached = frozenset(model["key_id"] for model in before["models"])
+    if models is None:
+        models = [ModelSpec.from_dict(model) for model in before["models"]]
+    valid = validate_models(endpoint.endpoint_type, models, actor, trusted_key_ids=attached)
+    _save(endpoint)
+    _write_models(endpoint, valid)
+    after = snapshot(endpoint)
+    if _comparable(after) == _comparable(before):
+        return endpoint
+    _bump(endpoint)
+    _record_revision(endpoint, actor, note=note)
+    audit.record(actor, "update", endpoint, audit.diff(_comparable(before), _comparable(after)))
+    return endpoint
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """A config without model ids, which change when models are rewritten."""
+    return {**config, "models": [{k: v for k, v in model.items() if k != "id"} for model in config["models"]]}
+
+
+def _model_specs(endpoint: Endpoint) -> list[ModelSpec]:
+    return [ModelSpec.from_dict(model_snapshot(model)) for model in endpoint.models.all()]
+
+
+@transaction.atomic
+def add_model(endpoint: Endpoint, spec: ModelSpec, *, actor: Any) -> EndpointModel:
+    """Attach one more model; the whole set is re-validated (weights must still sum to 1)."""
+    before = set(endpoint.models.values_list("pk", flat=True))
+    update_endpoint(endpoint, actor=actor, models=[*_model_specs(endpoint), spec], note="model added")
+    return endpoint.models.exclude(pk__in=before).get()
+
+
+@transaction.atomic
+def change_model(model: EndpointModel, changes: dict[str, Any], *, actor: Any) -> EndpointModel:
+    specs = _model_specs(model.endpoint)
+    for spec in specs:
+        if spec.id == model.public_id:
+            for name, value in changes.items():
+                setattr(spec, name, value)
+    update_endpoint(model.endpoint, actor=actor, models=specs, note="model changed")
+    return EndpointModel.objects.get(pk=model.pk)
+
+
+@transaction.atomic
+def remove_model(model: EndpointModel, *, actor: Any) -> None:
+    specs = [spec for spec in _model_specs(model.endpoint) if spec.id != model.public_id]
+    update_endpoint(model.endpoint, actor=actor, models=specs, note="model removed")
+
+
+@transaction.atomic
+def restore_revision(endpoint: Endpoint, number: int, *, actor: Any) -> Revision:
+    """Bring revision ``number`` back as a new revision."""
+    try:
+        revision = endpoint.revisions.get(number=number)
+    except Revision.DoesNotExist:
+        raise Http404(f"Revision {number} does not exist.") from None
+    config = revision.config
+    fields = {name: config[name] for name in ENDPOINT_FIELDS if name in config}
+    models = [ModelSpec.from_dict(model) for model in config["models"]]
+    update_endpoint(endpoint, actor=actor, models=models, note=f"restored revision {number}", **fields)
+    audit.record(actor, "restore", endpoint, {"revision": number})
+    return endpoint.revisions.first()
+
+
+@transaction.atomic
+def delete_endpoint(endpoint: Endpoint, *, actor: Any, force: bool = False) -> None:
+    from endpoints import lifecycle
+
+    bindings = list(endpoint.bindings.all())
+    if bindings and not force:
+        raise Conflict(
+            {
+                "detail": "This endpoint is in use; pass ?force=true to delete it anyway.",
+                "bindings": [{"resource_type": b.resource_type, "resource_id": b.resource_id} for b in bindings],
+            }
+        )
+    if endpoint.status != Status.STOPPED:
+        lifecycle.stop_endpoint(endpoint, actor=actor)
+    audit.record(actor, "delete", endpoint, {"before": snapshot(endpoint)})
+    endpoint.delete()
+
+
+def add_binding(endpoint: Endpoint, *, actor: Any, resource_type: str, resource_id: str) -> Binding:
+    binding, _ = Binding.objects.get_or_create(
+        endpoint=endpoint,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        defaults={"created_by": _user(actor)},
+    )
+    return binding
+
+
+def remove_binding(endpoint: Endpoint, *, resource_type: str, resource_id: str) -> bool:
+    deleted, _ = endpoint.bindings.filter(resource_type=resource_type, resource_id=resource_id).delete()
+    return deleted > 0
+
+
+def endpoints_using_key(key) -> list[Endpoint]:
+    return list(Endpoint.objects.filter(models__key=key).distinct().order_by("name"))
+
+
+def on_key_changed(sender: Any, *, key, **kwargs: Any) -> None:
+    """A key's secret changed: every endpoint using it must rebuild its Router."""
+    Endpoint.objects.filter(models__key=key).update(config_version=F("config_version") + 1)

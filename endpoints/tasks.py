@@ -1,0 +1,13 @@
+"""Celery tasks: thin wrappers that re-fetch by id and call the lifecycle services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from endpoints import lifecycle
+
+
+@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def build_router(endpoint_id: str) -> None:
+    """Check the endpoint's Router configuration and mark it running (or error)."""
+    lifecycle.finish_start(endpoint_id)

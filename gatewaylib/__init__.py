@@ -1,0 +1,1 @@
+"""Helpers without models, shared by the apps (like Healthchecks' ``hc/lib``)."""
