@@ -202,12 +202,29 @@ def _provider_record(name: str, models: tuple[Record, ...]) -> Record:
     )
 
 
+# Self-hosted servers have no models in LiteLLM's map (you name your own, with
+# an api_base), but users must be able to pick them. Modes are what LiteLLM
+# supports for each.
+SELF_HOSTED_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "hosted_vllm": ("chat", "completion", "embedding", "rerank"),
+    "infinity": ("embedding", "rerank"),
+    "lm_studio": ("chat", "completion", "embedding"),
+    "llamafile": ("chat", "completion", "embedding"),
+    "ollama": ("chat", "completion", "embedding"),
+}
+
+
 def _assemble(records: dict[tuple[str, str], Record]) -> Catalog:
     grouped: dict[str, list[Record]] = defaultdict(list)
     for (provider, _), record in records.items():
         grouped[provider].append(record)
     models = {p: tuple(sorted(rs, key=lambda r: r["model_name"])) for p, rs in sorted(grouped.items())}
-    providers = tuple(_provider_record(p, rs) for p, rs in models.items())
+    providers_by_name = {p: _provider_record(p, rs) for p, rs in models.items()}
+    for name, modes in SELF_HOSTED_PROVIDERS.items():
+        record = dict(providers_by_name.get(name) or _provider_record(name, ()))
+        record["supported_modes"] = tuple(sorted(set(record["supported_modes"]) | set(modes)))
+        providers_by_name[name] = MappingProxyType(record)
+    providers = tuple(providers_by_name[name] for name in sorted(providers_by_name))
     return Catalog(
         providers=providers,
         provider_index=MappingProxyType({p["name"]: p for p in providers}),

@@ -69,11 +69,12 @@ def list_models(provider: str, mode: str | None = None) -> list[dict[str, Any]]:
     unknown mode (a known mode the provider lacks simply gives an empty list).
     """
     catalog = load_catalog()
-    if provider not in catalog.models:
+    if provider not in catalog.provider_index:
         raise UnknownProvider(provider)
     if mode is not None and mode not in known_modes():
         raise ValueError(f"Unknown mode '{mode}'. Valid modes: {', '.join(known_modes())}.")
-    return [dict(model) for model in catalog.models[provider] if mode is None or model["mode"] == mode]
+    # Self-hosted providers have no catalog models: users name their own.
+    return [dict(model) for model in catalog.models.get(provider, ()) if mode is None or model["mode"] == mode]
 
 
 def get_model(provider: str, model_name: str) -> dict[str, Any] | None:

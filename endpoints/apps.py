@@ -7,7 +7,8 @@ class EndpointsConfig(AppConfig):
     name = "endpoints"
 
     def ready(self) -> None:
-        from endpoints import services
+        from endpoints import services, signals
         from keys.signals import key_changed
 
         key_changed.connect(services.on_key_changed, dispatch_uid="endpoints.on_key_changed")
+        signals.connect()

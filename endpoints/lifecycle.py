@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -14,8 +15,13 @@ from audit import services as audit
 from endpoints import routing
 from endpoints.models import Endpoint, Status
 from endpoints.validation import ModelSpec, validate_models
+from gatewaylib.invalidation import changed
 
 logger = logging.getLogger(__name__)
+
+# An endpoint still "starting" after this long lost its task (a worker died):
+# starting it again queues a new one.
+STARTING_TIMEOUT = timedelta(minutes=2)
 
 
 def _validate_for_start(endpoint: Endpoint) -> None:
@@ -39,19 +45,35 @@ def _validate_for_start(endpoint: Endpoint) -> None:
 
 def start_endpoint(endpoint: Endpoint, *, actor: Any) -> Endpoint:
     """Validate, mark ``starting`` and hand the Router check to a task (in-process without Redis)."""
-    from endpoints import tasks
-
     with transaction.atomic():
         endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
-        if endpoint.status in (Status.STARTING, Status.RUNNING):
+        if endpoint.status == Status.RUNNING or (
+            endpoint.status == Status.STARTING and timezone.now() - endpoint.updated_at < STARTING_TIMEOUT
+        ):
             return endpoint
         _validate_for_start(endpoint)
         endpoint.status, endpoint.last_error = Status.STARTING, ""
         endpoint.save(update_fields=["status", "last_error", "updated_at"])
         audit.record(actor, "start", endpoint)
-        transaction.on_commit(lambda: tasks.build_router.delay(endpoint.public_id))
+        transaction.on_commit(lambda: _hand_off(endpoint.public_id))
     endpoint.refresh_from_db()
     return endpoint
+
+
+def _hand_off(endpoint_id: str) -> None:
+    """Queue the Router check; if the broker is unreachable, say so instead of staying ``starting``."""
+    from endpoints import tasks
+
+    try:
+        tasks.build_router.delay(endpoint_id)
+    except Exception as exc:  # kombu raises a variety of connection errors
+        logger.error("could not queue the start of endpoint %s: %s", endpoint_id, exc.__class__.__name__)
+        Endpoint.objects.filter(pk=endpoint_id, status=Status.STARTING).update(
+            status=Status.ERROR,
+            last_error="The task queue is unreachable; try starting again.",
+            updated_at=timezone.now(),
+        )
+        changed()
 
 
 def finish_start(endpoint_id: str) -> None:
@@ -78,6 +100,7 @@ def finish_start(endpoint_id: str) -> None:
         config_version=F("config_version") + 1,
         updated_at=timezone.now(),
     )
+    changed()
 
 
 @transaction.atomic
@@ -91,4 +114,5 @@ def stop_endpoint(endpoint: Endpoint, *, actor: Any) -> Endpoint:
     )
     endpoint.refresh_from_db()
     audit.record(actor, "stop", endpoint)
+    changed()
     return endpoint

@@ -182,3 +182,17 @@ class EndpointGroupObjectPermission(GroupObjectPermissionBase):
 
 Endpoint.user_permission_model = EndpointUserObjectPermission
 Endpoint.group_permission_model = EndpointGroupObjectPermission
+
+
+class StateVersion(models.Model):
+    """One row whose counter changes with anything the proxy caches (endpoints, keys, grants, tokens).
+
+    Without Redis, proxy processes poll it (about twice a second, off the
+    request path) to learn of changes made by other processes.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"state v{self.version}"

@@ -49,14 +49,8 @@ def model_list(endpoint: Endpoint) -> list[dict[str, Any]]:
 
 def check_router(endpoint: Endpoint) -> None:
     """Build a Router from the endpoint once, to prove its configuration is usable."""
-    import litellm
-
-    deployments = model_list(endpoint)
-    try:
-        router = litellm.Router(model_list=deployments)
-    except Exception as exc:  # LiteLLM raises many types; none may leak a secret
-        raise RouterConfigError(_safe_message(exc, deployments)) from None
-    del router
+    router, _ = build_router(endpoint)
+    router.retire()
 
 
 def _safe_message(exc: Exception, deployments: list[dict[str, Any]]) -> str:
@@ -66,3 +60,39 @@ def _safe_message(exc: Exception, deployments: list[dict[str, Any]]) -> str:
         if secret:
             message = message.replace(secret, "***")
     return message[:1000]
+
+
+# Failover tuning, measured against LiteLLM 1.110's Rust router core: cooling a
+# deployment down on its first failure keeps a failing priority-1 model from
+# receiving traffic that its healthy siblings could serve, and two retries let
+# one request move on to the next deployment (and then to priority 2).
+# A provider that rate limits or times out is not retried in place (LiteLLM
+# would sleep out its Retry-After while the client waits); the request moves
+# on to the next deployment instead.
+ROUTER_SETTINGS = {
+    "num_retries": 2,
+    "allowed_fails": 0,
+    "retry_after": 0,
+    "retry_policy": {"RateLimitErrorRetries": 0, "TimeoutErrorRetries": 0},
+}
+
+
+def build_router(endpoint: Endpoint) -> tuple[Any, list[dict[str, Any]]]:
+    """A LiteLLM Router for ``endpoint`` and the deployments it was built from (secrets inside)."""
+    import litellm
+    from django.conf import settings
+
+    from endpoints.proxy.attempts import configure_litellm
+
+    configure_litellm()
+    deployments = model_list(endpoint)
+    try:
+        router = litellm.Router(
+            model_list=deployments,
+            cooldown_time=settings.GATEWAY_COOLDOWN_SECONDS,
+            timeout=settings.GATEWAY_UPSTREAM_TIMEOUT,
+            **ROUTER_SETTINGS,
+        )
+    except Exception as exc:  # LiteLLM raises many types; none may leak a secret
+        raise RouterConfigError(_safe_message(exc, deployments)) from None
+    return router, deployments

@@ -19,6 +19,7 @@ from audit import services as audit
 from endpoints.models import Binding, Endpoint, EndpointModel, Revision, Status
 from endpoints.validation import ModelSpec, ValidModel, validate_models
 from gateway_site.api import Conflict
+from gatewaylib.invalidation import changed
 from sharing import services as sharing
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def snapshot(endpoint: Endpoint) -> dict[str, Any]:
 def _bump(endpoint: Endpoint) -> None:
     Endpoint.objects.filter(pk=endpoint.pk).update(config_version=F("config_version") + 1)
     endpoint.refresh_from_db(fields=["config_version", "updated_at"])
+    changed()
 
 
 def _record_revision(endpoint: Endpoint, actor: Any, note: str = "") -> Revision:
@@ -218,3 +220,4 @@ def endpoints_using_key(key) -> list[Endpoint]:
 def on_key_changed(sender: Any, *, key, **kwargs: Any) -> None:
     """A key's secret changed: every endpoint using it must rebuild its Router."""
     Endpoint.objects.filter(models__key=key).update(config_version=F("config_version") + 1)
+    changed()

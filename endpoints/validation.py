@@ -179,7 +179,7 @@ def _check_catalog_model(spec: ModelSpec, endpoint_type: str, errors: dict[str, 
     entry = catalog.get_model(spec.provider, spec.model_name)
     if entry is None:
         errors["model_name"].append(
-            f"{spec.model_name!r} is not a {spec.provider} model in the catalog; "
+            f"{spec.model_name!r} is not in the catalog for {spec.provider}; "
             "set litellm_params.api_base to use a self-hosted or OpenAI-compatible model."
         )
     elif entry["mode"] not in ENDPOINT_MODES[endpoint_type]:

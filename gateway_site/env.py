@@ -78,6 +78,7 @@ def parse_database_url(url: str) -> dict[str, Any]:
         # WAL lets the proxy's usage writer and the UI read at the same time.
         config.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
         config["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+        config["OPTIONS"]["timeout"] = 20  # seconds to wait for a writer (the usage writer, another process)
     return config
 
 

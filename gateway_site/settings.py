@@ -15,8 +15,16 @@ from django.core.exceptions import ImproperlyConfigured
 
 from gateway_site.env import env_bool, env_int, env_list, env_str, parse_database_url, parse_redis_url
 
-# With no internet, LiteLLM would try to download its model map at import.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# With no internet, LiteLLM would try to download its model map (and a few
+# other resources) at import; use the copies shipped in the package.
+for _name in (
+    "LITELLM_LOCAL_MODEL_COST_MAP",
+    "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS",
+    "LITELLM_LOCAL_AUTOROUTER_PRESETS",
+    "LITELLM_LOCAL_BLOG_POSTS",
+    "LITELLM_LOCAL_POLICY_TEMPLATES",
+):
+    os.environ.setdefault(_name, "True")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("GATEWAY_DATA_DIR", str(BASE_DIR / "var")))
@@ -48,6 +56,9 @@ if not GATEWAY_ENCRYPTION_KEYS and not DEBUG:
     )
 GATEWAY_BLOCK_PRIVATE_API_BASE = env_bool("GATEWAY_BLOCK_PRIVATE_API_BASE", False)
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)
+GATEWAY_UPSTREAM_TIMEOUT = env_int("GATEWAY_UPSTREAM_TIMEOUT", 600, minimum=1)
+GATEWAY_COOLDOWN_SECONDS = env_int("GATEWAY_COOLDOWN_SECONDS", 30, minimum=1)
+GATEWAY_METRICS_TOKEN = env_str("GATEWAY_METRICS_TOKEN")
 
 INSTALLED_APPS = [
     "daphne",
@@ -75,7 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "gateway_site.middleware.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -105,6 +116,11 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": parse_database_url(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'gateway.sqlite3'}"))}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Tests that run a real server in a thread need a database file every
+    # connection can open (an in-memory one is private or table-locked).
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -137,7 +153,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-us"
@@ -173,8 +189,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_SCHEMA_CLASS": "gateway_site.openapi.GatewayAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "gateway_site.pagination.GatewayPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "gateway_site.api.exception_handler",
 }

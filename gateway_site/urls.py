@@ -8,10 +8,20 @@ from gateway_site import views
 
 API_PREFIX = "api/3.0/mlflow/gateway/"
 
+handler404 = "gateway_site.errors.not_found"
+
 urlpatterns = [
     path("health/live", views.live, name="health-live"),
     path("health/ready", views.ready, name="health-ready"),
+    path("metrics", views.metrics, name="metrics"),
+    path("", include("endpoints.proxy.urls")),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("gateway_site.ui_urls")),
+    path("keys/", include("keys.urls")),
+    path("tokens/", include("tokens.urls")),
+    path("endpoints/", include("endpoints.urls")),
+    path("share/", include("sharing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path(API_PREFIX, include("catalog.api.urls")),

@@ -6,7 +6,7 @@ import logging
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -55,3 +55,19 @@ def ready(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503
     )
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics of this process. Protected by GATEWAY_METRICS_TOKEN when it is set."""
+    import hmac
+
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    expected = settings.GATEWAY_METRICS_TOKEN
+    if expected:
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return JsonResponse({"detail": "A valid metrics token is required."}, status=401)
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

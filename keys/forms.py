@@ -1,11 +1,34 @@
+"""Forms for keys: the admin's ``KeyForm`` and the UI's create, edit and replace-secret forms.
+
+The secret is write-only everywhere: ``PasswordInput(render_value=False)``
+never renders it back, not even after a validation error, and every error
+message comes from ``keys.services.clean_secret``, which never echoes it.
+"""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from catalog import services as catalog
+from gatewaylib.ui import add_service_errors
 from keys import services
 from keys.models import Key
+
+
+def _secret_widget() -> forms.PasswordInput:
+    # "new-password" keeps browsers from autofilling the user's login password here.
+    return forms.PasswordInput(
+        render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false", "autocapitalize": "off"}
+    )
+
+
+def provider_choices() -> list[tuple[str, str]]:
+    """Catalog providers for a <select>, by display name."""
+    providers = sorted(catalog.list_providers(), key=lambda provider: provider["display_name"].casefold())
+    return [("", "Choose a provider…")] + [(provider["name"], provider["display_name"]) for provider in providers]
 
 
 class KeyForm(forms.ModelForm):
@@ -14,7 +37,7 @@ class KeyForm(forms.ModelForm):
     EDITABLE_FIELDS = ("name", "provider", "description")
 
     secret = forms.CharField(
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        widget=_secret_widget(),
         required=False,
         strip=True,
         max_length=services.MAX_SECRET_LENGTH,
@@ -46,4 +69,65 @@ class KeyForm(forms.ModelForm):
         secret = self.cleaned_data.get("secret")
         if self.instance._state.adding:
             return services.create_key(actor=actor, secret=secret, **data)
-        return services.update_key(self.instance, actor=actor, secret=secret, **data)
+        # ModelForm validation already copied the new values onto self.instance;
+        # hand the service the stored row so its audit "before" is the real one.
+        stored = Key.objects.get(pk=self.instance.pk)
+        return services.update_key(stored, actor=actor, secret=secret, **data)
+
+    def try_save(self, actor) -> Key | None:
+        """``save_for``, turning a service's ValidationError into form errors (None when it failed)."""
+        try:
+            return self.save_for(actor)
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+            return None
+
+
+class KeyCreateForm(KeyForm):
+    """The UI's create form: the provider is picked from the catalog by display name."""
+
+    provider = forms.ChoiceField(choices=provider_choices)
+    secret = forms.CharField(
+        widget=_secret_widget(),
+        strip=True,
+        max_length=services.MAX_SECRET_LENGTH,
+        label="Secret",
+        help_text="Stored encrypted and never shown again.",
+    )
+
+    field_order = ["name", "provider", "secret", "description"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["description"].widget.attrs["rows"] = 3
+        self.fields["name"].widget.attrs.update(placeholder="openai-prod", autocomplete="off")
+
+
+class KeyEditForm(KeyCreateForm):
+    """The UI's edit form: name, provider and description. The secret has its own form."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["secret"]
+
+
+class SecretForm(forms.Form):
+    """Replace a key's secret; the old one is overwritten and neither is ever shown."""
+
+    secret = forms.CharField(
+        widget=_secret_widget(),
+        strip=True,
+        max_length=services.MAX_SECRET_LENGTH,
+        label="New secret",
+        help_text="Replaces the stored secret immediately; running endpoints pick it up.",
+    )
+
+    def clean_secret(self) -> str:
+        return services.clean_secret(self.cleaned_data["secret"])
+
+    def try_save(self, key: Key, actor) -> Key | None:
+        try:
+            return services.update_key(key, actor=actor, secret=self.cleaned_data["secret"])
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+            return None

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,26 +14,39 @@ from rest_framework.response import Response
 from sharing import services
 from sharing.levels import Level
 
-HEX_ID_REGEX = r"[0-9a-fA-F]{32}|[0-9a-fA-F-]{36}"
+# The group keeps the alternation inside the anchors drf-spectacular wraps a
+# lookup regex in (``^...$``): unbracketed, the schema's pattern would accept
+# any string that merely starts with 32 hex digits or ends with 36.
+HEX_ID_REGEX = r"(?:[0-9a-fA-F]{32}|[0-9a-fA-F-]{36})"
 
 
-class GrantSerializer(serializers.Serializer):
+@extend_schema_field({"type": "string", "enum": list(Level.__members__)})
+class LevelField(serializers.CharField):
+    """A level name; documented with the names a response uses, accepted in any case."""
+
+
+class PrincipalSerializer(serializers.Serializer):
+    """Exactly one of a username or a group name (the query string of a revoke)."""
+
+    user = serializers.CharField(required=False, max_length=150, help_text="A username.")
+    group = serializers.CharField(required=False, max_length=150, help_text="A group name.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("user")) == bool(attrs.get("group")):
+            raise serializers.ValidationError("Give exactly one of 'user' or 'group'.")
+        return attrs
+
+
+class GrantSerializer(PrincipalSerializer):
     """A grant of one level to one user or one group."""
 
-    user = serializers.CharField(required=False, max_length=150)
-    group = serializers.CharField(required=False, max_length=150)
-    level = serializers.CharField(help_text="READ, USE, EDIT or MANAGE (case-insensitive).")
+    level = LevelField(help_text="READ, USE, EDIT or MANAGE (case-insensitive).")
 
     def validate_level(self, value: str) -> str:
         try:
             return Level.parse(value).name
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from None
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if bool(attrs.get("user")) == bool(attrs.get("group")):
-            raise serializers.ValidationError("Give exactly one of 'user' or 'group'.")
-        return attrs
 
 
 class SharedObjectViewSetMixin:
@@ -80,14 +92,19 @@ class SharedObjectViewSetMixin:
     @extend_schema(
         methods=["DELETE"],
         summary="Revoke a user's or group's grant",
-        parameters=[
-            OpenApiParameter("user", OpenApiTypes.STR, description="Username to revoke"),
-            OpenApiParameter("group", OpenApiTypes.STR, description="Group name to revoke"),
-        ],
+        parameters=[PrincipalSerializer],
         request=None,
         responses={204: None},
     )
-    @action(detail=True, methods=["get", "post", "delete"], url_path="permissions")
+    # The grants are one plain list: neither the resource's pagination nor its
+    # list filters apply (nor appear in the schema).
+    @action(
+        detail=True,
+        methods=["get", "post", "delete"],
+        url_path="permissions",
+        pagination_class=None,
+        filter_backends=[],
+    )
     def permissions(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         obj = self.get_object()
         if request.method == "GET":
@@ -99,7 +116,10 @@ class SharedObjectViewSetMixin:
             principal = services.resolve_principal(user=data.get("user"), group=data.get("group"))
             grant = self.on_grant(obj, principal, Level.parse(data["level"]))
             return Response(grant.as_dict(), status=status.HTTP_200_OK)
-        user, group = request.query_params.get("user"), request.query_params.get("group")
+        # Validated like a body (length, NUL bytes) before it reaches a query.
+        query = PrincipalSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user, group = query.validated_data.get("user"), query.validated_data.get("group")
         principal = services.resolve_principal(user=user, group=group)
         if not self.on_revoke(obj, principal):
             raise DjangoValidationError({"user" if user else "group": ["Holds no grant on this object."]})

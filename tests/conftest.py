@@ -56,13 +56,28 @@ def api():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Each test starts with an empty cache (it is shared Redis in production mode)."""
+def _fresh_cache(settings):
+    """Each test starts with an empty local cache. Shared Redis is not flushed:
+    it also holds the Celery queue that a real-worker test may be using."""
     from django.core.cache import cache
 
-    cache.clear()
+    if not settings.REDIS_URL:
+        cache.clear()
     yield
-    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks(request):
+    """Tasks run in-process, as in the embedded mode, unless a test asks for a real worker."""
+    if request.node.get_closest_marker("real_worker"):
+        yield
+        return
+    from gateway_site.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -8,6 +8,7 @@ from audit import services
 from audit.api.filters import AuditEventFilterSet
 from audit.api.serializers import AuditEventSerializer
 from audit.models import AuditEvent
+from sharing.api import HEX_ID_REGEX
 
 # The shareable models whose events a user may see when they can READ the object.
 SHARED_MODELS = ("keys.Key", "endpoints.Endpoint")
@@ -18,7 +19,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = AuditEvent.objects.none()
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilterSet
-    lookup_value_regex = r"[0-9a-fA-F]{32}|[0-9a-fA-F-]{36}"
+    lookup_value_regex = HEX_ID_REGEX
 
     def get_queryset(self):
         models = []

@@ -19,7 +19,8 @@ class KeySerializer(serializers.ModelSerializer):
         style={"input_type": "password"},
         help_text="The provider credential. Stored encrypted; never returned.",
     )
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null once the creating user is deleted (the FK is SET_NULL).
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Key

@@ -209,7 +209,10 @@ FAKE_MAP = {
 
 def test_build_catalog_applies_the_documented_rules():
     catalog = build_catalog(FAKE_MAP)
-    assert [p["name"] for p in catalog.providers] == ["bedrock", "openai", "vertex_ai"]
+    from catalog.model_map import SELF_HOSTED_PROVIDERS
+
+    names = [p["name"] for p in catalog.providers if p["name"] not in SELF_HOSTED_PROVIDERS]
+    assert names == ["bedrock", "openai", "vertex_ai"]
     openai = {m["model_name"]: m for m in catalog.models["openai"]}
     assert sorted(openai) == ["gpt-x", "img-1", "no-stream"]
     assert openai["gpt-x"]["max_input_tokens"] == 1000  # the entry with more information wins
@@ -222,3 +225,9 @@ def test_build_catalog_applies_the_documented_rules():
     assert sorted(vertex) == ["claude-x", "gemini-x"]
     assert vertex["gemini-x"]["deprecation_date"] == "2030-01-01"
     assert catalog.provider_index["openai"]["supported_modes"] == ("chat", "image_generation")
+
+
+def test_self_hosted_providers_are_listed_without_models():
+    provider = services.get_provider("hosted_vllm")
+    assert provider is not None and "rerank" in provider["supported_modes"]
+    assert services.list_models("hosted_vllm", mode="rerank") == []

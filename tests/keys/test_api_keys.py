@@ -162,3 +162,25 @@ def test_an_oversized_body_is_refused_cleanly(api, alice, settings):
     response = create(api(alice), description="x" * 5000)
     assert response.status_code in (400, 413)
     assert not Key.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("limit", ["99999999999999999999", str(2**63)])
+def test_a_limit_beyond_64_bits_is_clamped_not_a_server_error(api, alice, limit):
+    # Regression (schema fuzz): DRF passed any ?limit= to the query and the driver overflowed (500).
+    create(api(alice))
+    response = api(alice).get(f"{URL}?limit={limit}")
+    assert response.status_code == 200
+    assert response.json()["count"] == 1 and len(response.json()["results"]) == 1
+
+
+@pytest.mark.django_db
+def test_a_key_whose_creator_was_deleted_shows_created_by_null(api, alice, admin_user):
+    # Regression: the schema declared created_by a non-null string, but the FK is SET_NULL.
+    key_id = create(api(alice)).json()["id"]
+    alice.delete()
+    response = api(admin_user).get(f"{URL}{key_id}/")
+    assert response.status_code == 200
+    assert response.json()["created_by"] is None
+    schema = api(admin_user).get("/api/schema/?format=json").json()
+    assert schema["components"]["schemas"]["Key"]["properties"]["created_by"]["nullable"] is True

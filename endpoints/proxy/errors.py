@@ -1,0 +1,127 @@
+"""Errors in the shapes clients expect: OpenAI's ``{"error": {...}}`` or Anthropic's.
+
+Provider failures are mapped from LiteLLM's exceptions to the right status
+(429 with Retry-After, 502/503/504), and their messages are scrubbed of any
+provider secret before they leave the gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+
+from django.http import HttpResponse
+
+logger = logging.getLogger(__name__)
+
+OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+}
+ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+class ProxyError(Exception):
+    """An error the proxy answers with; ``message`` must already be safe to show."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.param = status, message, code, param
+        self.headers = headers or {}
+        self.error_type = error_type
+
+    def response(self, flavour: str = "openai") -> HttpResponse:
+        if flavour == "anthropic":
+            kind = self.error_type or ANTHROPIC_TYPES.get(self.status, "api_error")
+            body = {"type": "error", "error": {"type": kind, "message": self.message}}
+        else:
+            kind = self.error_type or OPENAI_TYPES.get(
+                self.status, "server_error" if self.status >= 500 else "invalid_request_error"
+            )
+            body = {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
+        response = HttpResponse(json.dumps(body), status=self.status, content_type="application/json")
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
+
+
+def scrub(message: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            message = message.replace(secret, "***")
+    return message[:500]
+
+
+def from_provider(exc: Exception, secrets: Iterable[str]) -> ProxyError:
+    """Map a LiteLLM/provider exception to the status and message the client sees."""
+    status = getattr(exc, "status_code", None)
+    name = exc.__class__.__name__
+    detail = scrub(str(getattr(exc, "message", None) or exc), secrets)
+    if name in {"Timeout", "APITimeoutError"} or status == 408:
+        return ProxyError(504, "The provider did not answer in time.", code="provider_timeout", error_type="timeout")
+    if name == "RouterRateLimitError" or "No deployments available" in detail:
+        return ProxyError(
+            503,
+            "Every model of this endpoint is cooling down after failures; retry shortly.",
+            code="no_healthy_model",
+            headers={"Retry-After": "5"},
+            error_type="service_unavailable",
+        )
+    if status == 429 or name == "RateLimitError":
+        retry_after = _retry_after(exc) or "1"
+        return ProxyError(
+            429,
+            "The provider is rate limiting this endpoint; retry later.",
+            code="provider_rate_limited",
+            headers={"Retry-After": retry_after},
+        )
+    if status in {400, 422} or name in {"BadRequestError", "ContextWindowExceededError", "UnprocessableEntityError"}:
+        return ProxyError(400, f"The provider rejected the request: {detail}", code="provider_bad_request")
+    if status in {401, 403} or name in {"AuthenticationError", "PermissionDeniedError"}:
+        # The client's token was fine; the gateway's provider credential was not.
+        return ProxyError(
+            502, "The provider rejected the gateway's credentials for this model.", code="provider_auth_error"
+        )
+    if status == 503 or name == "ServiceUnavailableError":
+        return ProxyError(
+            503, "The provider is unavailable.", code="provider_unavailable", headers={"Retry-After": "5"}
+        )
+    if name in {"APIConnectionError", "ConnectError"} and status in (None, 500):
+        return ProxyError(502, "The gateway could not reach the provider.", code="provider_unreachable")
+    logger.warning("provider error %s (status %s): %s", name, status, detail)
+    return ProxyError(
+        502, f"The provider failed: {detail}" if detail else "The provider failed.", code="provider_error"
+    )
+
+
+def _retry_after(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is not None:
+        value = headers.get("retry-after")
+        if value:
+            return str(value)
+    return None

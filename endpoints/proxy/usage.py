@@ -1,0 +1,186 @@
+"""Request logs and Prometheus metrics, written off the request path.
+
+The proxy hands each finished request to ``recorder.record()``, which only
+updates in-memory Prometheus counters and appends to a queue. A daemon thread
+writes the queue in batches (``bulk_create``) and keeps rows it could not
+write (the database briefly away) for the next round, so a slow or missing
+database never delays a response and usage is not lost.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from prometheus_client import Counter, Histogram
+
+logger = logging.getLogger(__name__)
+
+REQUESTS = Counter("gateway_requests_total", "Proxied requests", ["endpoint", "model", "status"])
+ERRORS = Counter("gateway_request_errors_total", "Proxied requests that failed", ["endpoint", "model", "error_type"])
+LATENCY = Histogram(
+    "gateway_request_latency_seconds",
+    "Time from request to the end of the response",
+    ["endpoint", "model"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+TOKENS = Counter("gateway_tokens_total", "Tokens used", ["endpoint", "model", "kind"])
+COST = Counter("gateway_cost_usd_total", "Estimated provider cost in USD", ["endpoint", "model"])
+
+FLUSH_SECONDS = 0.5
+BATCH_SIZE = 500
+MAX_BACKLOG = 100_000
+
+
+@dataclass
+class Usage:
+    endpoint_id: uuid.UUID
+    endpoint_name: str
+    status_code: int
+    latency_ms: float
+    endpoint_model_id: str | None = None
+    model_served: str = ""
+    user_id: int | None = None
+    token_id: uuid.UUID | None = None
+    ttft_ms: float | None = None
+    attempts: int = 1
+    stream: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    error_type: str = ""
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class UsageRecorder:
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Usage] = queue.SimpleQueue()
+        self._backlog: list[Usage] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+
+    def record(self, usage: Usage) -> None:
+        model = usage.model_served or "none"
+        REQUESTS.labels(usage.endpoint_name, model, str(usage.status_code)).inc()
+        LATENCY.labels(usage.endpoint_name, model).observe(usage.latency_ms / 1000)
+        if usage.error_type:
+            ERRORS.labels(usage.endpoint_name, model, usage.error_type).inc()
+        if usage.prompt_tokens:
+            TOKENS.labels(usage.endpoint_name, model, "prompt").inc(usage.prompt_tokens)
+        if usage.completion_tokens:
+            TOKENS.labels(usage.endpoint_name, model, "completion").inc(usage.completion_tokens)
+        if usage.cost_usd:
+            COST.labels(usage.endpoint_name, model).inc(usage.cost_usd)
+        self._queue.put(usage)
+        self._ensure_thread()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="gateway-usage-writer", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # never let the writer die; rows stay in the backlog
+                logger.exception("usage writer failed")
+                time.sleep(1)
+
+    def flush(self) -> int:
+        """Write everything queued so far; returns how many rows were written."""
+        from django.db import close_old_connections
+
+        with self._lock:
+            while True:
+                try:
+                    self._backlog.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if len(self._backlog) > MAX_BACKLOG:
+                dropped = len(self._backlog) - MAX_BACKLOG
+                logger.error("usage backlog full; dropping the %d oldest rows", dropped)
+                del self._backlog[:dropped]
+            written = 0
+            while self._backlog:
+                batch = self._backlog[:BATCH_SIZE]
+                try:
+                    close_old_connections()
+                    _write(batch)
+                except Exception as exc:
+                    if not _shutting_down():
+                        logger.warning("usage rows kept for retry (%d): %s", len(self._backlog), exc.__class__.__name__)
+                    break
+                del self._backlog[: len(batch)]
+                written += len(batch)
+            return written
+
+
+def _shutting_down() -> bool:
+    import sys
+
+    return sys.is_finalizing()
+
+
+def _write(batch: list[Usage]) -> None:
+    from django.db import transaction
+    from django.db.models import Q
+
+    from endpoints.models import Endpoint, RequestLog
+    from tokens.models import GatewayToken
+
+    live = set(Endpoint.objects.filter(pk__in={u.endpoint_id for u in batch}).values_list("pk", flat=True))
+    rows = [
+        RequestLog(
+            endpoint_id=u.endpoint_id,
+            endpoint_model_id=uuid.UUID(u.endpoint_model_id) if u.endpoint_model_id else None,
+            model_served=u.model_served[:255],
+            user_id=u.user_id,
+            token_id=u.token_id,
+            status_code=u.status_code,
+            latency_ms=u.latency_ms,
+            ttft_ms=u.ttft_ms,
+            attempts=u.attempts,
+            stream=u.stream,
+            prompt_tokens=u.prompt_tokens,
+            completion_tokens=u.completion_tokens,
+            cost_usd=Decimal(str(round(u.cost_usd, 8))),
+            error_type=u.error_type[:64],
+            created_at=u.created_at,
+        )
+        for u in batch
+        if u.endpoint_id in live  # an endpoint deleted meanwhile takes its logs with it
+    ]
+    last_used: dict[uuid.UUID, datetime] = {}
+    for u in batch:
+        if u.token_id:
+            last_used[u.token_id] = max(u.created_at, last_used.get(u.token_id, u.created_at))
+    with transaction.atomic():
+        RequestLog.objects.bulk_create(rows)
+        minute_ago = datetime.now(UTC).timestamp() - 60
+        for token_id, when in last_used.items():
+            stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=datetime.fromtimestamp(minute_ago, UTC))
+            GatewayToken.objects.filter(stale, pk=token_id).update(last_used_at=when)
+
+
+def _flush_at_exit() -> None:
+    # At interpreter exit the database or logging may already be gone.
+    with contextlib.suppress(Exception):
+        recorder.flush()
+
+
+recorder = UsageRecorder()
+atexit.register(_flush_at_exit)

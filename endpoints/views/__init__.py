@@ -1,0 +1,22 @@
+"""The endpoint pages of the web UI, split by what they do (see ``endpoints/urls.py``)."""
+
+from __future__ import annotations
+
+from endpoints.views.actions import endpoint_delete, endpoint_start, endpoint_stop, revision_restore
+from endpoints.views.editing import catalog_model_info, catalog_model_options, endpoint_create, endpoint_edit
+from endpoints.views.pages import activity_fragment, endpoint_detail, endpoint_list, status_fragment
+
+__all__ = [
+    "activity_fragment",
+    "catalog_model_info",
+    "catalog_model_options",
+    "endpoint_create",
+    "endpoint_delete",
+    "endpoint_detail",
+    "endpoint_edit",
+    "endpoint_list",
+    "endpoint_start",
+    "endpoint_stop",
+    "revision_restore",
+    "status_fragment",
+]

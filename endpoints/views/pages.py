@@ -1,0 +1,92 @@
+"""Read-only endpoint pages: the list, the detail page and the fragments it polls."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from audit.models import AuditEvent
+from endpoints.charts import chart_data
+from endpoints.forms import EndpointFilterForm
+from endpoints.metrics import endpoint_metrics
+from endpoints.models import Endpoint, RequestLog
+from endpoints.views.common import FINAL_STATUSES, HTMX_STOP_POLLING, endpoint_for, permissions, status_context
+from endpoints.views.snippets import usage_snippets
+from sharing.levels import Level
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+PAGE_SIZE = 20
+RECENT_REQUESTS = 20
+HISTORY_LENGTH = 20
+
+
+@login_required
+@require_GET
+def endpoint_list(request: HttpRequest) -> HttpResponse:
+    """Every endpoint the user can READ; htmx searches swap only the table (full page on history restore)."""
+    filters = EndpointFilterForm(request.GET)
+    endpoints = filters.filter(Endpoint.objects.visible_to(request.user, Level.READ)).prefetch_related("models")
+    page = Paginator(endpoints.order_by("name"), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filters": filters, "page": page, "query": query.urlencode(), "filtered": _is_filtered(filters)}
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, "endpoints/partials/list_table.html" if partial else "endpoints/list.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _is_filtered(filters: EndpointFilterForm) -> bool:
+    return filters.is_valid() and any(filters.cleaned_data.values())
+
+
+@login_required
+@require_GET
+def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    endpoint, level = endpoint_for(request, endpoint_id, Level.READ)
+    context = {
+        **status_context(endpoint, level),
+        **_activity_context(endpoint),
+        "models": endpoint.models.select_related("key"),
+        "revisions": endpoint.revisions.select_related("created_by")[:HISTORY_LENGTH],
+        "events": AuditEvent.objects.filter(object_type="endpoint", object_id=endpoint.pk)[:HISTORY_LENGTH],
+        "bindings": endpoint.bindings.all(),
+        "invocation_url": request.build_absolute_uri(endpoint.invocation_path),
+        "snippets": usage_snippets(endpoint, request),
+    }
+    return render(request, "endpoints/detail.html", context)
+
+
+@login_required
+@require_GET
+def status_fragment(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    """The status badge and buttons; polled while starting, answering 286 once the state is final."""
+    endpoint, level = endpoint_for(request, endpoint_id, Level.READ)
+    response = render(request, "endpoints/partials/status.html", status_context(endpoint, level))
+    if endpoint.status in FINAL_STATUSES:
+        response.status_code = HTMX_STOP_POLLING
+    return response
+
+
+@login_required
+@require_GET
+def activity_fragment(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+    """Summary figures, chart data and recent requests; the detail page refreshes it every few seconds."""
+    endpoint, level = endpoint_for(request, endpoint_id, Level.READ)
+    context = {"endpoint": endpoint, **permissions(level), **_activity_context(endpoint)}
+    return render(request, "endpoints/partials/activity.html", context)
+
+
+def _activity_context(endpoint: Endpoint) -> dict[str, Any]:
+    return {
+        "metrics": {"hour": endpoint_metrics(endpoint, 3600), "day": endpoint_metrics(endpoint, 24 * 3600)},
+        "chart_data": chart_data(endpoint),
+        "recent_requests": RequestLog.objects.filter(endpoint=endpoint)[:RECENT_REQUESTS],
+    }

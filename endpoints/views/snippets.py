@@ -1,0 +1,97 @@
+"""Copy-paste examples for calling an endpoint, per endpoint type."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from endpoints.models import Endpoint
+
+TOKEN_PLACEHOLDER = "<your gateway token>"
+
+# endpoint type -> (OpenAI-compatible path, example JSON body, OpenAI SDK call)
+EXAMPLES: dict[str, tuple[str, dict, str]] = {
+    "chat": (
+        "chat/completions",
+        {"messages": [{"role": "user", "content": "Hello!"}]},
+        'response = client.chat.completions.create(\n    model="{name}",\n'
+        '    messages=[{{"role": "user", "content": "Hello!"}}],\n)\nprint(response.choices[0].message.content)',
+    ),
+    "completion": (
+        "completions",
+        {"prompt": "Once upon a time", "max_tokens": 64},
+        'response = client.completions.create(model="{name}", prompt="Once upon a time", max_tokens=64)\n'
+        "print(response.choices[0].text)",
+    ),
+    "embedding": (
+        "embeddings",
+        {"input": ["The quick brown fox"]},
+        'response = client.embeddings.create(model="{name}", input=["The quick brown fox"])\n'
+        "print(len(response.data[0].embedding))",
+    ),
+    "image_generation": (
+        "images/generations",
+        {"prompt": "A lighthouse at dawn, watercolor", "n": 1},
+        'response = client.images.generate(model="{name}", prompt="A lighthouse at dawn, watercolor")\n'
+        "print(response.data[0].url)",
+    ),
+    "audio_speech": (
+        "audio/speech",
+        {"input": "Hello from the gateway.", "voice": "alloy"},
+        'response = client.audio.speech.create(model="{name}", voice="alloy", input="Hello from the gateway.")\n'
+        'response.write_to_file("speech.mp3")',
+    ),
+    "audio_transcription": (
+        "audio/transcriptions",
+        {},
+        'with open("audio.mp3", "rb") as audio:\n'
+        '    response = client.audio.transcriptions.create(model="{name}", file=audio)\nprint(response.text)',
+    ),
+    "moderation": (
+        "moderations",
+        {"input": "Some text to check"},
+        'response = client.moderations.create(model="{name}", input="Some text to check")\n'
+        "print(response.results[0].flagged)",
+    ),
+    "rerank": (
+        "rerank",
+        {"query": "capital of France", "documents": ["Paris is in France.", "Berlin is in Germany."]},
+        "",
+    ),
+}
+
+
+def usage_snippets(endpoint: Endpoint, request: HttpRequest) -> dict[str, str]:
+    """``{"curl": ..., "python": ..., "base_url": ...}`` for the endpoint's type."""
+    path, body, sdk_call = EXAMPLES[endpoint.endpoint_type]
+    url = request.build_absolute_uri(endpoint.invocation_path)
+    base_url = request.build_absolute_uri("/v1")
+    return {"curl": _curl(url, body), "python": _python(endpoint.name, base_url, path, body, sdk_call)}
+
+
+def _curl(url: str, body: dict) -> str:
+    lines = [f"curl {url}", '  -H "Authorization: Bearer $GATEWAY_TOKEN"']
+    if body:
+        payload = json.dumps(body).replace("'", "'\\''")
+        lines += ['  -H "Content-Type: application/json"', f"  -d '{payload}'"]
+    else:
+        lines.append("  -F file=@audio.mp3")
+    return " \\\n".join(lines)
+
+
+def _python(name: str, base_url: str, path: str, body: dict, sdk_call: str) -> str:
+    if not sdk_call:
+        # The OpenAI SDK has no rerank call; any HTTP client does.
+        payload = json.dumps({"model": name, **body}, indent=4)
+        return (
+            f'import httpx\n\nresponse = httpx.post(\n    "{base_url}/{path}",\n'
+            f'    headers={{"Authorization": "Bearer {TOKEN_PLACEHOLDER}"}},\n'
+            f"    json={payload.replace(chr(10), chr(10) + '    ')},\n)\nprint(response.json())"
+        )
+    return (
+        f'from openai import OpenAI\n\nclient = OpenAI(base_url="{base_url}", api_key="{TOKEN_PLACEHOLDER}")\n\n'
+        + sdk_call.format(name=name)
+    )

@@ -1,0 +1,91 @@
+"""The dashboard: running endpoints, the last hour of traffic, and recent activity, for what the user can see."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMinute
+from django.shortcuts import render
+from django.utils import timezone
+
+from audit.services import visible_events
+from endpoints.metrics import percentile
+from endpoints.models import Endpoint, RequestLog, Status
+from keys.models import Key
+from sharing.levels import Level
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+WINDOW = timedelta(hours=1)
+BUCKET = timedelta(minutes=5)
+BUCKETS = int(WINDOW / BUCKET)
+RECENT_EVENTS = 10
+
+
+def _bucket_starts(now: datetime) -> list[datetime]:
+    """Twelve 5-minute buckets on clock boundaries, the last one holding ``now``."""
+    current = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    return [current - BUCKET * offset for offset in range(BUCKETS - 1, -1, -1)]
+
+
+def _series(logs: QuerySet[RequestLog], starts: list[datetime]) -> dict[str, list[Any]]:
+    """Requests and errors per bucket; the database groups by minute, Python folds minutes into buckets."""
+    requests, errors = [0] * len(starts), [0] * len(starts)
+    per_minute = (
+        logs.filter(created_at__gte=starts[0])
+        .annotate(minute=TruncMinute("created_at"))
+        .order_by()
+        .values("minute")
+        .annotate(requests=Count("id"), errors=Count("id", filter=Q(status_code__gte=400)))
+    )
+    for row in per_minute:
+        index = min(int((row["minute"] - starts[0]) / BUCKET), len(starts) - 1)
+        requests[index] += row["requests"]
+        errors[index] += row["errors"]
+    return {"labels": [start.isoformat() for start in starts], "requests": requests, "errors": errors}
+
+
+def traffic(endpoints: QuerySet[Endpoint], now: datetime | None = None) -> dict[str, Any]:
+    """Last-hour totals over ``endpoints`` (p95 over all their requests) and the per-5-minute series."""
+    now = now or timezone.now()
+    logs = RequestLog.objects.filter(endpoint__in=endpoints)
+    recent = logs.filter(created_at__gte=now - WINDOW)
+    totals = recent.aggregate(
+        requests=Count("id"),
+        errors=Count("id", filter=Q(status_code__gte=400)),
+        prompt_tokens=Sum("prompt_tokens"),
+        completion_tokens=Sum("completion_tokens"),
+        cost=Sum("cost_usd"),
+    )
+    latencies = sorted(recent.values_list("latency_ms", flat=True))
+    return {
+        "requests": totals["requests"],
+        "errors": totals["errors"],
+        "error_rate": totals["errors"] / totals["requests"] if totals["requests"] else 0.0,
+        "p95_ms": percentile(latencies, 0.95),
+        "tokens": (totals["prompt_tokens"] or 0) + (totals["completion_tokens"] or 0),
+        "cost": float(totals["cost"] or 0),
+        "series": _series(logs, _bucket_starts(now)),
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The home page."""
+    visible = Endpoint.objects.visible_to(request.user, Level.READ)
+    since = timezone.now() - WINDOW
+    running = visible.running().annotate(
+        recent_requests=Count("request_logs", filter=Q(request_logs__created_at__gte=since))
+    )
+    context = {
+        "running": running,
+        "failing": visible.filter(status=Status.ERROR),
+        "endpoint_count": visible.count(),
+        "traffic": traffic(visible),
+        "events": visible_events(request.user, [Key, Endpoint])[:RECENT_EVENTS],
+    }
+    return render(request, "dashboard.html", context)

@@ -1,0 +1,70 @@
+/* Site-wide behaviour, loaded on every page after htmx.
+ * - flash messages: dismiss button, success/info fade out after a few seconds
+ *   (also for messages swapped in out of band by htmx);
+ * - <form data-confirm="..."> asks before submitting (plain, non-htmx forms);
+ * - a failed htmx request (403, 404, 5xx) shows a flash instead of failing silently.
+ */
+(function () {
+  "use strict";
+
+  var AUTOHIDE_MS = 5000;
+
+  function dismiss(flash) {
+    flash.classList.add("is-leaving");
+    setTimeout(function () { flash.remove(); }, 200);
+  }
+
+  function armFlashes() {
+    document.querySelectorAll(".flash[data-autohide]:not([data-armed])").forEach(function (flash) {
+      flash.setAttribute("data-armed", "");
+      setTimeout(function () { dismiss(flash); }, AUTOHIDE_MS);
+    });
+  }
+
+  function showFlash(text, level) {
+    var box = document.getElementById("messages");
+    if (!box) return;
+    var flash = document.createElement("div");
+    flash.className = "flash flash-" + level;
+    flash.setAttribute("role", level === "error" ? "alert" : "status");
+    var body = document.createElement("div");
+    body.className = "flash-body";
+    body.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "flash-close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.setAttribute("data-dismiss", "");
+    close.textContent = "\u00d7";
+    flash.append(body, close);
+    box.append(flash);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-dismiss]");
+    if (button) dismiss(button.closest(".flash"));
+  });
+
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  }, true);
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    var text = {
+      403: "You don’t have permission to do that.",
+      404: "That no longer exists, or it isn’t shared with you.",
+      409: "That conflicts with the current state; reload and try again."
+    }[status] || "Something went wrong (" + status + "). Please try again.";
+    showFlash(text, "error");
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    showFlash("The gateway could not be reached. Check your connection.", "error");
+  });
+
+  document.addEventListener("DOMContentLoaded", armFlashes);
+  document.addEventListener("htmx:afterSettle", armFlashes);
+  document.addEventListener("htmx:oobAfterSwap", armFlashes);
+})();
