@@ -40,6 +40,9 @@ class GatewayToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
+    rate_limit_rpm = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Optional requests-per-minute limit for proxy calls made with this token."
+    )
 
     objects = GatewayTokenQuerySet.as_manager()
 

@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-def create_token(user: AbstractBaseUser, name: str, expires_at: datetime | None = None) -> tuple[GatewayToken, str]:
+def create_token(
+    user: AbstractBaseUser, name: str, expires_at: datetime | None = None, rate_limit_rpm: int | None = None
+) -> tuple[GatewayToken, str]:
     """Mint a token for ``user``; return it with its plaintext, which is never available again."""
     for _attempt in range(3):
-        token = GatewayToken(user=user, name=name, expires_at=expires_at)
+        token = GatewayToken(user=user, name=name, expires_at=expires_at, rate_limit_rpm=rate_limit_rpm)
         secret = crypto.new_secret()
         if _insert_with_fresh_lookup_id(token, secret):
             return token, crypto.format_token(token.lookup_id, secret)

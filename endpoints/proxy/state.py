@@ -175,6 +175,7 @@ def _load_caller(raw_token: str) -> Caller | None:
         token_id=token.id,
         is_superuser=token.user.is_superuser,
         expires_at=token.expires_at.timestamp() if token.expires_at else None,
+        rate_limit_rpm=token.rate_limit_rpm,
     )
 
 

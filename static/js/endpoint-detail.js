@@ -50,6 +50,14 @@
     };
   }
 
+  // Lines hide their points, but a series with a single value (the first minute of traffic)
+  // draws no line at all: show that value as a dot.
+  function loneValueRadius(context) {
+    const values = context.dataset.data || [];
+    if (context.raw === null || context.raw === undefined) return 0;
+    return values.filter((value) => value !== null && value !== undefined).length === 1 ? 3 : 0;
+  }
+
   function options(id) {
     const money = id === "chart-cost";
     return {
@@ -61,7 +69,7 @@
         legend: { display: id !== "chart-cost", position: "bottom", labels: { boxWidth: 10, boxHeight: 10 } },
         tooltip: money ? { callbacks: { label: (ctx) => ` $${Number(ctx.parsed.y).toFixed(6)}` } } : {},
       },
-      elements: { point: { radius: 0, hitRadius: 6 }, line: { borderWidth: 2, tension: 0.25 } },
+      elements: { point: { radius: loneValueRadius, hitRadius: 6 }, line: { borderWidth: 2, tension: 0.25 } },
       scales: {
         x: { stacked: true, grid: { display: false }, ticks: { maxTicksLimit: 7, maxRotation: 0 } },
         y: { stacked: id !== "chart-latency", beginAtZero: true, ticks: { maxTicksLimit: 5, precision: money ? undefined : 0 } },

@@ -55,13 +55,28 @@ class GatewayServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        _release_server_connections()
+
+
+def _release_server_connections() -> None:
+    """The server's worker threads keep database connections open; end them so
+    pytest-django can drop the PostgreSQL test database afterwards."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture(scope="session")
-def gateway():
+def gateway(django_db_setup, django_db_blocker):
     server = GatewayServer().start()
     yield server
-    server.stop()
+    with django_db_blocker.unblock():
+        server.stop()
 
 
 @pytest.fixture(scope="session")

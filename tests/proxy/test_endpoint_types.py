@@ -108,3 +108,13 @@ def test_models_lists_running_endpoints_the_caller_may_use(gateway, world):
     world.share(readable, world.bob, Level.READ)
     assert [m.id for m in sdk(gateway, world).models.list()] == ["readable", "usable"]
     assert [m.id for m in sdk(gateway, world, world.bob).models.list()] == ["usable"]
+
+
+def test_anthropic_messages_streaming(gateway, world):
+    world.endpoint()
+    client = anthropic.Anthropic(base_url=gateway.url, api_key=world.token(world.alice), max_retries=0)
+    with client.messages.stream(model="chat", max_tokens=50, messages=[{"role": "user", "content": "hi"}]) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert "upstream-a" in text
+    assert final.stop_reason is not None

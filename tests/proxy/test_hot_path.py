@@ -189,3 +189,13 @@ def test_tokens_per_minute_limit(gateway, world):
         statuses.append(chat(gateway, token).status_code)
         time.sleep(0.1)  # token counts are added just after each response
     assert statuses[0] == 200 and 429 in statuses
+
+
+def test_a_per_token_limit(gateway, world):
+    from tokens import services as token_services
+
+    world.endpoint()
+    _, token = token_services.create_token(world.alice, "limited", rate_limit_rpm=2)
+    assert [chat(gateway, token).status_code for _ in range(3)] == [200, 200, 429]
+    # Another token of the same user has its own budget.
+    assert chat(gateway, world.token(world.alice)).status_code == 200

@@ -13,7 +13,7 @@ from tokens.models import GatewayToken
 from tokens.services import authenticate_token, create_token
 
 URL = "/api/3.0/mlflow/gateway/tokens/"
-FIELDS = {"id", "name", "prefix", "created_at", "last_used_at", "expires_at"}
+FIELDS = {"id", "name", "prefix", "created_at", "last_used_at", "expires_at", "rate_limit_rpm"}
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,12 @@ class GatewayTokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GatewayToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at", "rate_limit_rpm"]
         read_only_fields = ["prefix", "created_at", "last_used_at"]
-        extra_kwargs = {"expires_at": {"required": False, "allow_null": True}}
+        extra_kwargs = {
+            "expires_at": {"required": False, "allow_null": True},
+            "rate_limit_rpm": {"required": False, "allow_null": True, "min_value": 1},
+        }
 
     def validate_expires_at(self, value: datetime | None) -> datetime | None:
         if value is not None and value <= timezone.now():

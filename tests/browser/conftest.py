@@ -1,0 +1,256 @@
+"""Browser tests: the real gateway (its ASGI app under uvicorn, in a thread), the fake
+upstream and Debian's Chromium driven by Playwright's sync API.
+
+- The tests need ``/usr/bin/chromium`` (``apt-get install -y chromium``; never
+  ``playwright install``). Without it they are skipped, unless ``CI`` is set:
+  CI must run them, so there a missing browser fails loudly.
+- Tests use ``@pytest.mark.django_db(transaction=True)``: rows they create are
+  committed, so the server's threads (same SQLite file) see them.
+- The server serves ``/static/`` through the project's WhiteNoise middleware
+  with ``WHITENOISE_USE_FINDERS`` (no collectstatic needed). The settings are
+  changed *before* a fresh ASGI handler is built, because WhiteNoise reads them
+  once, when the middleware is instantiated.
+- Screenshots go to ``artifacts/screenshots/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.factories import PASSWORD
+
+CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# Playwright's default is 30 s; everything here answers in well under a second.
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _chromium():
+    """Skip the directory without a browser; fail instead when running in CI."""
+    if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    reason = f"browser tests need Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# -- the gateway -----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class GatewayServer:
+    """An ASGI app under uvicorn in a daemon thread (as in tests/proxy/conftest.py)."""
+
+    def __init__(self, application) -> None:
+        import uvicorn
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(application, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name="gateway-under-browser")
+
+    def start(self) -> GatewayServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def _static_settings():
+    from django.conf import settings
+
+    saved = {name: getattr(settings, name, None) for name in ("WHITENOISE_USE_FINDERS", "WHITENOISE_AUTOREFRESH")}
+    settings.WHITENOISE_USE_FINDERS = True  # serve static/ and the apps' static files without collectstatic
+    settings.WHITENOISE_AUTOREFRESH = False  # index the files once, at start-up
+    return saved
+
+
+@pytest.fixture(scope="session")
+def gateway_server(django_db_setup):
+    """The whole site (UI, static files, proxy) on 127.0.0.1, with a fresh ASGI handler."""
+    from django.conf import settings
+    from django.core.handlers.asgi import ASGIHandler
+
+    saved = _static_settings()
+    # A new handler instantiates the middleware now, with the settings above; the
+    # module-level ``gateway_site.asgi.application`` may already exist without them.
+    server = GatewayServer(ASGIHandler()).start()
+    try:
+        for path in ("/static/vendor/htmx-2.0.11.min.js", "/static/css/app.css", "/static/js/app.js"):
+            with urllib.request.urlopen(server.url + path, timeout=10) as response:  # noqa: S310 (local)
+                assert response.status == 200, f"{path} is not served: {response.status}"
+        yield server
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                delattr(settings, name)
+            else:
+                setattr(settings, name, value)
+
+
+@pytest.fixture(scope="session")
+def _upstream_server():
+    from fakeupstream import FakeUpstream
+
+    with FakeUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def upstream(_upstream_server):
+    _upstream_server.reset()
+    yield _upstream_server
+    _upstream_server.reset()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_proxy_state():
+    from endpoints.proxy.state import state
+    from endpoints.proxy.usage import recorder
+
+    state.clear()
+    yield
+    recorder.flush()
+    state.clear()
+
+
+# -- the browser -----------------------------------------------------------------------------------
+#
+# Playwright's sync API keeps an asyncio loop marked "running" in the main thread while it is
+# started, and Django refuses ORM calls from such a thread (SynchronousOnlyOperation). Rather
+# than switching that safety check off (DJANGO_ALLOW_ASYNC_UNSAFE, which would also hide real
+# bugs in the server under test), each test starts Playwright when it opens its first page and
+# stops it before the database is flushed; ORM calls made while it runs go through ``ui.orm()``,
+# which runs them in a short-lived thread.
+
+
+class UI:
+    """One test's browser: contexts (one per signed-in user), screenshots, JS errors, ORM calls."""
+
+    def __init__(self, chromium: str, server: GatewayServer) -> None:
+        self.chromium = chromium
+        self.server = server
+        self.playwright = None
+        self.browser = None
+        self.js_errors: list[str] = []
+
+    def url(self, path: str) -> str:
+        return self.server.url + path
+
+    def _browser(self):
+        if self.browser is None:
+            from playwright.sync_api import sync_playwright
+
+            self.playwright = sync_playwright().start()
+            self.browser = self.playwright.chromium.launch(executable_path=self.chromium, args=CHROMIUM_ARGS)
+        return self.browser
+
+    def new_page(self, viewport: dict[str, int] | None = None):
+        """A page in a new browser context (its own cookies: one user each)."""
+        context = self._browser().new_context(viewport=viewport or DESKTOP, base_url=self.server.url)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        self.watch(page)
+        return page
+
+    def watch(self, page) -> None:
+        """Record uncaught exceptions and console errors of ``page`` (tests assert there are none)."""
+        page.on("pageerror", lambda error: self.js_errors.append(f"{page.url}: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                self.js_errors.append(f"{page.url}: console: {message.text}") if message.type == "error" else None
+            ),
+        )
+
+    def sign_in(self, page, username: str, password: str = PASSWORD) -> None:
+        from playwright.sync_api import expect
+
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(self.url("/"))
+        expect(page.locator(".usermenu .whoami")).to_have_text(username)
+        assert_htmx_loaded(page)
+
+    def screenshot(self, page, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.evaluate("window.scrollTo(0, 0)")  # else the sticky top bar lands mid-page in a full-page shot
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
+        return path
+
+    def orm(self, function, *args, **kwargs):
+        """Run ``function`` in a fresh thread: the main thread can't use the ORM while Playwright runs."""
+        if self.browser is None:
+            return function(*args, **kwargs)
+        outcome: dict = {}
+
+        def run() -> None:
+            from django.db import connections
+
+            try:
+                outcome["value"] = function(*args, **kwargs)
+            except BaseException as exc:  # re-raised in the test's thread
+                outcome["error"] = exc
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run, name="browser-test-orm")
+        thread.start()
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+    def close(self) -> None:
+        if self.browser is not None:
+            self.browser.close()  # closes every context
+            self.playwright.stop()
+        self.browser = self.playwright = None
+
+
+def assert_htmx_loaded(page) -> None:
+    """htmx (polling, the sharing panel, dynamic rows) and the app script ran on this page."""
+    assert page.evaluate("typeof window.htmx === 'object' && typeof window.htmx.trigger === 'function'"), (
+        f"htmx did not load on {page.url}"
+    )
+
+
+@pytest.fixture
+def ui(transactional_db, _chromium, gateway_server):
+    """Torn down (browser closed) before ``transactional_db`` flushes the tables."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    session = UI(_chromium, gateway_server)
+    yield session
+    session.close()
