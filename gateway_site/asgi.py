@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from django.core.asgi import get_asgi_application
 
@@ -16,6 +17,17 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from gateway_site.routing import websocket_urlpatterns  # noqa: E402
+
+
+def _warm_up() -> None:
+    # Importing LiteLLM and parsing its model map take seconds; do it now, in
+    # the background, rather than inside the first start or proxy request.
+    from catalog.model_map import load_catalog
+
+    load_catalog()
+
+
+threading.Thread(target=_warm_up, name="gateway-warm-up", daemon=True).start()
 
 application = ProtocolTypeRouter(
     {
