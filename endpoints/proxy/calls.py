@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 # Which request route may call which endpoint type.
@@ -70,11 +71,9 @@ def usage_of(response: Any) -> tuple[int, int]:
 
 
 def to_json(response: Any) -> str:
-    import json
-
-    if isinstance(response, dict):
-        response = {k: v for k, v in response.items() if k != "_hidden_params"}
-        return json.dumps(response)
-    if hasattr(response, "model_dump_json"):
-        return response.model_dump_json(exclude={"_hidden_params"} if isinstance(response, dict) else None)
-    return json.dumps(response.json() if hasattr(response, "json") else response)
+    """The client-facing JSON of a LiteLLM response (its private ``_hidden_params`` dropped)."""
+    if isinstance(response, dict):  # Anthropic Messages responses come back as plain dicts
+        return json.dumps({k: v for k, v in response.items() if k != "_hidden_params"})
+    if hasattr(response, "model_dump_json"):  # pydantic models; private attributes are not dumped
+        return response.model_dump_json()
+    return json.dumps(response)
