@@ -99,25 +99,30 @@ def update_key(key: Key, *, actor: AbstractBaseUser, secret: str | None = None, 
     return key
 
 
-def _endpoints_using(key: Key, actor: AbstractBaseUser) -> dict[str, object] | None:
+def endpoints_using(key: Key, viewer: AbstractBaseUser) -> tuple[list, int]:
+    """The endpoints using ``key`` that ``viewer`` can see, and how many others use it.
+
+    Only visible endpoints are named, so a key's usage never reveals the
+    existence of an endpoint the viewer cannot READ.
+    """
     from endpoints.models import Endpoint
 
     using = Endpoint.objects.filter(models__key=key).distinct()
-    if not using.exists():
-        return None
-    # Name only the endpoints the caller can see; count the rest.
-    visible = list(using.visible_to(actor).order_by("name").values_list("name", flat=True))
-    return {
-        "detail": "This key is used by endpoints; remove it from them first.",
-        "endpoints": visible,
-        "hidden_endpoints": using.count() - len(visible),
-    }
+    visible = list(using.visible_to(viewer).order_by("name"))
+    return visible, using.count() - len(visible)
 
 
 @transaction.atomic
 def delete_key(key: Key, *, actor: AbstractBaseUser) -> None:
-    if (in_use := _endpoints_using(key, actor)) is not None:
-        raise Conflict(in_use)
+    visible, hidden = endpoints_using(key, actor)
+    if visible or hidden:
+        raise Conflict(
+            {
+                "detail": "This key is used by endpoints; remove it from them first.",
+                "endpoints": [endpoint.name for endpoint in visible],
+                "hidden_endpoints": hidden,
+            }
+        )
     logger.info("key deleted id=%s by=%s", key.public_id, actor.pk)
     audit.record(actor, "delete", key, {"before": summary(key)})
     key.delete()

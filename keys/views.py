@@ -70,10 +70,8 @@ def _listed_keys(user: Any) -> list[Key]:
 
 
 def _usage(key: Key, user: Any) -> dict[str, Any]:
-    """Endpoints using the key: the visible ones by name, the rest as a count (as the delete conflict says)."""
-    using = Endpoint.objects.filter(models__key=key).distinct()
-    visible = list(using.visible_to(user, Level.READ).order_by("name"))
-    return {"endpoints": visible, "hidden_endpoints": using.count() - len(visible)}
+    visible, hidden = services.endpoints_using(key, user)
+    return {"endpoints": visible, "hidden_endpoints": hidden}
 
 
 @login_required
