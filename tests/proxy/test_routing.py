@@ -51,8 +51,13 @@ def test_a_failing_model_cools_down(gateway, world):
     )
     world.upstream.configure("broken", fail_status=500)
     token = world.token(world.alice)
-    chat(gateway, token, n=5)
+    # Send traffic until the weighted choice has picked the broken model once.
+    for _ in range(50):
+        chat(gateway, token)
+        if world.upstream.stats()["hits"].get("broken", 0):
+            break
     hits_after_warmup = world.upstream.stats()["hits"].get("broken", 0)
+    assert hits_after_warmup >= 1
     served = Counter(r.headers["x-gateway-model"] for r in chat(gateway, token, n=20))
     assert served == {"openai/healthy": 20}
     assert world.upstream.stats()["hits"].get("broken", 0) == hits_after_warmup  # cooling down: no traffic
