@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from endpoints.models import Endpoint, RequestLog
@@ -22,9 +22,8 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return round(sorted_values[rank], 2)
 
 
-def endpoint_metrics(endpoint: Endpoint, window_seconds: int = DEFAULT_WINDOW_SECONDS) -> dict[str, Any]:
-    since = timezone.now() - timedelta(seconds=window_seconds)
-    logs = RequestLog.objects.filter(endpoint=endpoint, created_at__gte=since)
+def summarize(logs: QuerySet[RequestLog]) -> dict[str, Any]:
+    """Request count, errors, latency percentiles, tokens and cost of a set of request logs."""
     totals = logs.aggregate(
         request_count=Count("id"),
         error_count=Count("id", filter=Q(status_code__gte=400)),
@@ -33,11 +32,11 @@ def endpoint_metrics(endpoint: Endpoint, window_seconds: int = DEFAULT_WINDOW_SE
         cost_usd=Sum("cost_usd"),
     )
     latencies = sorted(logs.values_list("latency_ms", flat=True))
-    requests = totals["request_count"] or 0
+    requests, errors = totals["request_count"] or 0, totals["error_count"] or 0
     return {
         "request_count": requests,
-        "error_count": totals["error_count"] or 0,
-        "error_rate": round((totals["error_count"] or 0) / requests, 4) if requests else 0.0,
+        "error_count": errors,
+        "error_rate": round(errors / requests, 4) if requests else 0.0,
         "latency_ms": {
             "p50": percentile(latencies, 0.5),
             "p95": percentile(latencies, 0.95),
@@ -46,5 +45,10 @@ def endpoint_metrics(endpoint: Endpoint, window_seconds: int = DEFAULT_WINDOW_SE
         "prompt_tokens": totals["prompt_tokens"] or 0,
         "completion_tokens": totals["completion_tokens"] or 0,
         "cost_usd": float(totals["cost_usd"] or 0),
-        "window_seconds": window_seconds,
     }
+
+
+def endpoint_metrics(endpoint: Endpoint, window_seconds: int = DEFAULT_WINDOW_SECONDS) -> dict[str, Any]:
+    since = timezone.now() - timedelta(seconds=window_seconds)
+    logs = RequestLog.objects.filter(endpoint=endpoint, created_at__gte=since)
+    return {**summarize(logs), "window_seconds": window_seconds}

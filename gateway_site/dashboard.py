@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMinute
 from django.shortcuts import render
 from django.utils import timezone
 
 from audit.services import visible_events
-from endpoints.metrics import percentile
+from endpoints.metrics import summarize
 from endpoints.models import Endpoint, RequestLog, Status
 from keys.models import Key
 from sharing.levels import Level
@@ -53,22 +53,14 @@ def traffic(endpoints: QuerySet[Endpoint], now: datetime | None = None) -> dict[
     """Last-hour totals over ``endpoints`` (p95 over all their requests) and the per-5-minute series."""
     now = now or timezone.now()
     logs = RequestLog.objects.filter(endpoint__in=endpoints)
-    recent = logs.filter(created_at__gte=now - WINDOW)
-    totals = recent.aggregate(
-        requests=Count("id"),
-        errors=Count("id", filter=Q(status_code__gte=400)),
-        prompt_tokens=Sum("prompt_tokens"),
-        completion_tokens=Sum("completion_tokens"),
-        cost=Sum("cost_usd"),
-    )
-    latencies = sorted(recent.values_list("latency_ms", flat=True))
+    summary = summarize(logs.filter(created_at__gte=now - WINDOW))
     return {
-        "requests": totals["requests"],
-        "errors": totals["errors"],
-        "error_rate": totals["errors"] / totals["requests"] if totals["requests"] else 0.0,
-        "p95_ms": percentile(latencies, 0.95),
-        "tokens": (totals["prompt_tokens"] or 0) + (totals["completion_tokens"] or 0),
-        "cost": float(totals["cost"] or 0),
+        "requests": summary["request_count"],
+        "errors": summary["error_count"],
+        "error_rate": summary["error_rate"],
+        "p95_ms": summary["latency_ms"]["p95"],
+        "tokens": summary["prompt_tokens"] + summary["completion_tokens"],
+        "cost": summary["cost_usd"],
         "series": _series(logs, _bucket_starts(now)),
     }
 
