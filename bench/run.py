@@ -211,6 +211,28 @@ def start_gateway(server: str, env: dict[str, str], log_dir: Path, procs: list[P
     raise SetupError(f"{server} did not answer /health/live within 90 s:\n{proc.tail()}")
 
 
+def wait_quiet(proc: Proc, limit: float = 90.0, interval: float = 0.5, busy: float = 0.15) -> tuple[float, float]:
+    """Wait until ``proc`` stops burning CPU (the gateway imports LiteLLM in a background
+    thread after it starts answering); returns (seconds waited, CPU seconds spent meanwhile)."""
+    start, first = time.monotonic(), cpu_seconds(proc.pid)
+    last, calm = first, 0
+    while time.monotonic() - start < limit and proc.alive():
+        time.sleep(interval)
+        now = cpu_seconds(proc.pid)
+        calm = calm + 1 if (now - last) / interval < busy else 0
+        last = now
+        if calm >= 3:
+            break
+    return time.monotonic() - start, last - first
+
+
+def idle_cpu(proc: Proc, seconds: float = 3.0) -> float:
+    """Share of one core ``proc`` uses while no request is in flight."""
+    before = cpu_seconds(proc.pid)
+    time.sleep(seconds)
+    return (cpu_seconds(proc.pid) - before) / seconds
+
+
 def make_env(data_dir: Path) -> dict[str, str]:
     from cryptography.fernet import Fernet
 
@@ -390,6 +412,33 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value * 1000:.2f}"
 
 
+def per_request(cpu: float | None, done: int) -> str:
+    return "-" if cpu is None or not done else f"{cpu * 1000 / done:.2f}"
+
+
+def as_dict(r: Result) -> dict[str, Any]:
+    def millis(value: float | None) -> float | None:
+        return None if value is None else value * 1000
+
+    return {
+        "scenario": r.scenario,
+        "target": r.target,
+        "concurrency": r.concurrency,
+        "planned": r.planned,
+        "done": r.done,
+        "errors": len(r.errors),
+        "capped": r.capped,
+        "wall_s": r.wall,
+        "rps": r.rps,
+        "p50_ms": millis(pct(r.latencies, 50)),
+        "p99_ms": millis(pct(r.latencies, 99)),
+        "ttfb_p50_ms": millis(pct(r.ttfb, 50)),
+        "ttfb_p99_ms": millis(pct(r.ttfb, 99)),
+        "gateway_cpu_s": r.gateway_cpu,
+        "upstream_cpu_s": r.upstream_cpu,
+    }
+
+
 def table(results: list[Result]) -> str:
     header = [
         "scenario", "target", "conc", "ok/planned", "errors", "req/s", "p50 ms", "p99 ms",
@@ -397,7 +446,6 @@ def table(results: list[Result]) -> str:
     ]  # fmt: skip
     rows = [header]
     for r in results:
-        per = lambda cpu: "-" if cpu is None or not r.done else f"{cpu * 1000 / r.done:.2f}"  # noqa: E731
         rows.append(
             [
                 r.scenario,
@@ -410,8 +458,8 @@ def table(results: list[Result]) -> str:
                 ms(pct(r.latencies, 99)),
                 ms(pct(r.ttfb, 50)),
                 ms(pct(r.ttfb, 99)),
-                per(r.gateway_cpu),
-                per(r.upstream_cpu),
+                per_request(r.gateway_cpu, r.done),
+                per_request(r.upstream_cpu, r.done),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -508,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     procs: list[Proc] = []
     results: list[Result] = []
     errors: list[str] = []
+    idle: dict[str, float] = {}
 
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -530,7 +579,12 @@ def main(argv: list[str] | None = None) -> int:
             gateway = None
             if isinstance(target, str):
                 gateway, url = start_gateway(target, env, data_dir, procs)
-                print(f"gateway ({target}): {url} (pid {gateway.pid})", flush=True)
+                waited, spent = wait_quiet(gateway)
+                print(
+                    f"gateway ({target}): {url} (pid {gateway.pid}); background start-up work done "
+                    f"{waited:.1f} s after /health/live ({spent:.1f} CPU s)",
+                    flush=True,
+                )
                 target = Target(target, f"{url}/v1/chat/completions", token, ENDPOINT_NAME, gateway, upstream)
             warm_errors = asyncio.run(warm_up(target, args.warmup))
             if warm_errors:
@@ -539,6 +593,9 @@ def main(argv: list[str] | None = None) -> int:
                 log = target.proc.tail(15) if target.proc else target.upstream.tail(15)
                 print(f"  warm-up of {target.name} failed ({len(warm_errors)} errors); skipping it. Log tail:\n{log}")
             else:
+                if gateway is not None:
+                    time.sleep(1.0)  # let the usage writer flush the warm-up rows
+                    idle[target.name] = idle_cpu(gateway)
                 asyncio.run(measure(target, args, results))
             if gateway is not None:
                 if not gateway.alive():
@@ -574,6 +631,11 @@ def main(argv: list[str] | None = None) -> int:
         print("gateway added latency (through gateway - direct):")
         for line in added_latency(results):
             print(line)
+        for name, share in idle.items():
+            print(
+                f"gateway/{name} idle CPU (usage writer + change poll, no traffic): {share * 100:.1f}% of a core "
+                f"(included in the CPU ms/req figures)"
+            )
         for r in results:
             errors += [f"{r.scenario} {r.target} c={r.concurrency}: {e}" for e in r.errors]
         if args.json:
@@ -582,22 +644,12 @@ def main(argv: list[str] | None = None) -> int:
                     {
                         "machine": machine_line(),
                         "versions": versions_line(),
-                        "results": [
-                            {
-                                "scenario": r.scenario, "target": r.target, "concurrency": r.concurrency,
-                                "planned": r.planned, "done": r.done, "errors": len(r.errors), "capped": r.capped,
-                                "wall_s": r.wall, "rps": r.rps,
-                                "p50_ms": (pct(r.latencies, 50) or 0) * 1000, "p99_ms": (pct(r.latencies, 99) or 0) * 1000,
-                                "ttfb_p50_ms": (pct(r.ttfb, 50) or 0) * 1000 if r.ttfb else None,
-                                "ttfb_p99_ms": (pct(r.ttfb, 99) or 0) * 1000 if r.ttfb else None,
-                                "gateway_cpu_s": r.gateway_cpu, "upstream_cpu_s": r.upstream_cpu,
-                            }
-                            for r in results
-                        ],
+                        "idle_cpu_share": idle,
+                        "results": [as_dict(r) for r in results],
                     },
                     indent=2,
                 )
-            )  # fmt: skip
+            )
     if errors:
         print(f"\n{len(errors)} request(s) failed; first {min(len(errors), MAX_ERRORS_SHOWN)}:", file=sys.stderr)
         for line in errors[:MAX_ERRORS_SHOWN]:

@@ -154,3 +154,15 @@ def test_a_slow_provider_is_a_504(gateway, world):
 def test_unknown_routes_and_wrong_methods_answer_json(gateway, world):
     assert_openai_error(httpx.get(f"{gateway.url}/v1/chat/completions", timeout=10), 405)
     assert_openai_error(httpx.post(f"{gateway.url}/v1/nothing-here", timeout=10), 404)
+
+
+def test_the_proxy_fast_path_still_checks_the_host(gateway, world):
+    world.endpoint()
+    response = post(
+        gateway,
+        token=world.token(world.alice),
+        headers={"Host": "evil.example"},
+        json={"model": "chat", "messages": MESSAGES},
+    )
+    assert response.status_code == 400
+    assert world.upstream.stats()["total"] == 0
