@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-# Playwright's default is 30 s; everything here answers in well under a second.
-TIMEOUT_MS = 10_000
+# Playwright's default is 30 s; everything here answers in well under a second, but a loaded CI
+# machine is slower. Only a failing wait ever lasts this long.
+TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -98,6 +99,11 @@ def gateway_server(django_db_setup):
     from django.core.handlers.asgi import ASGIHandler
 
     saved = _static_settings()
+    # Import LiteLLM (several seconds, once per process) and read its model map now, rather than
+    # inside the first page view that needs the catalog, which would then outlast the UI timeouts.
+    from catalog import services as catalog
+
+    catalog.list_providers()
     # A new handler instantiates the middleware now, with the settings above; the
     # module-level ``gateway_site.asgi.application`` may already exist without them.
     server = GatewayServer(ASGIHandler()).start()
@@ -231,6 +237,19 @@ class UI:
             raise outcome["error"]
         return outcome.get("value")
 
+    def save_failure_artifacts(self, test_name: str) -> list[Path]:
+        """A screenshot of every open page, named after the failed test, to see what the browser saw."""
+        saved: list[Path] = []
+        if self.browser is None:
+            return saved
+        pages = [page for context in self.browser.contexts for page in context.pages]
+        for number, page in enumerate(pages, 1):
+            try:
+                saved.append(self.screenshot(page, f"FAILED-{test_name}-{number}"))
+            except Exception:  # a page that is gone or stuck is no reason to hide the real failure
+                continue
+        return saved
+
     def close(self) -> None:
         if self.browser is not None:
             self.browser.close()  # closes every context
@@ -245,12 +264,28 @@ def assert_htmx_loaded(page) -> None:
     )
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so ``ui`` knows at teardown whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def ui(transactional_db, _chromium, gateway_server):
-    """Torn down (browser closed) before ``transactional_db`` flushes the tables."""
+def ui(request, transactional_db, _chromium, gateway_server):
+    """Torn down (browser closed) before ``transactional_db`` flushes the tables.
+
+    When the test failed, every open page is saved as ``FAILED-<test>-<n>.png`` and the
+    JavaScript errors seen so far are printed (pytest shows them with the failure).
+    """
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
     session = UI(_chromium, gateway_server)
     yield session
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        saved = session.save_failure_artifacts(request.node.name)
+        print(f"browser: saved {[str(path) for path in saved]}; JS errors: {session.js_errors}")  # noqa: T201
     session.close()
