@@ -157,6 +157,23 @@ def _fresh_proxy_state():
 # which runs them in a short-lived thread.
 
 
+UNSTICK = """() => {
+    window.scrollTo(0, 0);
+    for (const element of document.querySelectorAll("body *")) {
+        if (getComputedStyle(element).position === "sticky") {
+            element.dataset.testUnstuck = element.style.position;
+            element.style.position = "static";
+        }
+    }
+}"""
+RESTICK = """() => {
+    for (const element of document.querySelectorAll("[data-test-unstuck]")) {
+        element.style.position = element.dataset.testUnstuck;
+        delete element.dataset.testUnstuck;
+    }
+}"""
+
+
 class UI:
     """One test's browser: contexts (one per signed-in user), screenshots, JS errors, ORM calls."""
 
@@ -210,8 +227,13 @@ class UI:
     def screenshot(self, page, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.evaluate("window.scrollTo(0, 0)")  # else the sticky top bar lands mid-page in a full-page shot
-        page.screenshot(path=str(path), full_page=True, animations="disabled")
+        # A full-page shot draws sticky bars (top bar, form actions) where the viewport happens to
+        # be, i.e. mid-page: put them back in the flow for the shot.
+        page.evaluate(UNSTICK)
+        try:
+            page.screenshot(path=str(path), full_page=True, animations="disabled")
+        finally:
+            page.evaluate(RESTICK)
         return path
 
     def orm(self, function, *args, **kwargs):
