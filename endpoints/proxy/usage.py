@@ -67,6 +67,8 @@ class UsageRecorder:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
+        # Tests pause the background writer while they reset the database.
+        self.paused = False
 
     def record(self, usage: Usage) -> None:
         model = usage.model_served or "none"
@@ -94,6 +96,8 @@ class UsageRecorder:
         while True:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
+            if self.paused:
+                continue
             try:
                 self.flush()
             except Exception:  # never let the writer die; rows stay in the backlog

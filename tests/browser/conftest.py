@@ -142,8 +142,8 @@ def _fresh_proxy_state():
     from endpoints.proxy.usage import recorder
 
     state.clear()
+    recorder.paused = False
     yield
-    recorder.flush()
     state.clear()
 
 
@@ -311,3 +311,9 @@ def ui(request, transactional_db, _chromium, gateway_server):
         saved = session.save_failure_artifacts(request.node.name)
         print(f"browser: saved {[str(path) for path in saved]}; JS errors: {session.js_errors}")  # noqa: T201
     session.close()
+    from endpoints.proxy.usage import recorder
+
+    # Write what is queued, then keep the background writer away while the
+    # tables are emptied (TRUNCATE against a concurrent INSERT can deadlock).
+    recorder.flush()
+    recorder.paused = True

@@ -95,15 +95,20 @@ def upstream(upstream_server):
 @pytest.fixture(autouse=True)
 def _fresh_proxy_state():
     state.clear()
+    recorder.paused = False
     yield
-    recorder.flush()
     state.clear()
 
 
 @pytest.fixture
 def world(transactional_db, upstream, alice, bob, charlie):
     """alice owns an OpenAI-compatible key pointing at the fake upstream and holds a token."""
-    return World(upstream)
+    yield World(upstream)
+    # Write what is queued, then keep the background writer away while
+    # pytest-django empties the tables (on PostgreSQL, TRUNCATE against a
+    # concurrent INSERT can deadlock).
+    recorder.flush()
+    recorder.paused = True
 
 
 class World:
