@@ -11,6 +11,9 @@ from rest_framework.test import APIClient
 
 from tests.factories import make_group, make_user
 
+# The fake upstream and the in-thread gateway server, shared by the proxy and browser tests.
+pytest_plugins = ["tests.servers"]
+
 
 @pytest.fixture
 def team(db):

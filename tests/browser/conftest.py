@@ -16,15 +16,14 @@ upstream and Debian's Chromium driven by Playwright's sync API.
 from __future__ import annotations
 
 import os
-import socket
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.factories import PASSWORD
+from tests.servers import GatewayServer, drain_usage
 
 CHROMIUM = os.environ.get("GATEWAY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
@@ -51,38 +50,6 @@ def _chromium():
 # -- the gateway -----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class GatewayServer:
-    """An ASGI app under uvicorn in a daemon thread (as in tests/proxy/conftest.py)."""
-
-    def __init__(self, application) -> None:
-        import uvicorn
-
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(application, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name="gateway-under-browser")
-
-    def start(self) -> GatewayServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the gateway did not start")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
 def _static_settings():
     from django.conf import settings
 
@@ -93,7 +60,7 @@ def _static_settings():
 
 
 @pytest.fixture(scope="session")
-def gateway_server(django_db_setup):
+def gateway_server(django_db_setup, django_db_blocker):
     """The whole site (UI, static files, proxy) on 127.0.0.1, with a fresh ASGI handler."""
     from django.conf import settings
     from django.core.handlers.asgi import ASGIHandler
@@ -106,45 +73,20 @@ def gateway_server(django_db_setup):
     catalog.list_providers()
     # A new handler instantiates the middleware now, with the settings above; the
     # module-level ``gateway_site.asgi.application`` may already exist without them.
-    server = GatewayServer(ASGIHandler()).start()
+    server = GatewayServer(ASGIHandler(), name="gateway-under-browser").start()
     try:
         for path in ("/static/vendor/htmx-2.0.11.min.js", "/static/css/app.css", "/static/js/app.js"):
             with urllib.request.urlopen(server.url + path, timeout=10) as response:  # noqa: S310 (local)
                 assert response.status == 200, f"{path} is not served: {response.status}"
         yield server
     finally:
-        server.stop()
+        with django_db_blocker.unblock():
+            server.stop()
         for name, value in saved.items():
             if value is None:
                 delattr(settings, name)
             else:
                 setattr(settings, name, value)
-
-
-@pytest.fixture(scope="session")
-def _upstream_server():
-    from fakeupstream import FakeUpstream
-
-    with FakeUpstream() as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def upstream(_upstream_server):
-    _upstream_server.reset()
-    yield _upstream_server
-    _upstream_server.reset()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_proxy_state():
-    from endpoints.proxy.state import state
-    from endpoints.proxy.usage import recorder
-
-    state.clear()
-    recorder.paused = False
-    yield
-    state.clear()
 
 
 # -- the browser -----------------------------------------------------------------------------------
@@ -311,9 +253,4 @@ def ui(request, transactional_db, _chromium, gateway_server):
         saved = session.save_failure_artifacts(request.node.name)
         print(f"browser: saved {[str(path) for path in saved]}; JS errors: {session.js_errors}")  # noqa: T201
     session.close()
-    from endpoints.proxy.usage import recorder
-
-    # Write what is queued, then keep the background writer away while the
-    # tables are emptied (TRUNCATE against a concurrent INSERT can deadlock).
-    recorder.flush()
-    recorder.paused = True
+    drain_usage()
