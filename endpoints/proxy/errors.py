@@ -68,6 +68,17 @@ class ProxyError(Exception):
         return response
 
 
+def database_unavailable() -> ProxyError:
+    """A request needed the database (a cache miss) while it is away: retryable, not a gateway bug."""
+    return ProxyError(
+        503,
+        "The gateway cannot reach its database; retry shortly.",
+        code="database_unavailable",
+        headers={"Retry-After": "5"},
+        error_type="service_unavailable",
+    )
+
+
 def scrub(message: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:

@@ -16,9 +16,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import sync_to_async
-
 from gatewaylib import invalidation
+from gatewaylib.db import run_in_thread
 from sharing.levels import Level
 
 logger = logging.getLogger(__name__)
@@ -111,7 +110,7 @@ class ProxyState:
         digest = token_digest(raw_token)
         hit, caller = self.callers.get(digest)
         if not hit:
-            caller = await sync_to_async(_load_caller, thread_sensitive=False)(raw_token)
+            caller = await run_in_thread(_load_caller, raw_token)
             self.callers.put(digest, caller, ttl=None if caller else NEGATIVE_TTL)
         if caller is not None and caller.expires_at is not None and caller.expires_at <= time.time():
             return None
@@ -121,7 +120,7 @@ class ProxyState:
     async def endpoint(self, name: str) -> EndpointInfo | None:
         hit, info = self.endpoints.get(name)
         if not hit:
-            info = await sync_to_async(_load_endpoint, thread_sensitive=False)(name)
+            info = await run_in_thread(_load_endpoint, name)
             self.endpoints.put(name, info, ttl=None if info else NEGATIVE_TTL)
         return info
 
@@ -131,7 +130,7 @@ class ProxyState:
         key = (caller.user_id, endpoint.id)
         hit, level = self.levels.get(key)
         if not hit:
-            level = await sync_to_async(_load_level, thread_sensitive=False)(caller.user_id, endpoint.id)
+            level = await run_in_thread(_load_level, caller.user_id, endpoint.id)
             self.levels.put(key, level)
         return level
 
@@ -142,7 +141,7 @@ class ProxyState:
         if entry is not None:
             self.routers.move_to_end(key)
             return entry
-        entry = await sync_to_async(_build_router, thread_sensitive=False)(endpoint.id)
+        entry = await run_in_thread(_build_router, endpoint.id)
         # Older versions of this endpoint are never used again.
         for stale in [k for k in self.routers if k[0] == endpoint.id]:
             _retire(self.routers.pop(stale))

@@ -32,10 +32,11 @@ from endpoints.proxy.calls import (
     to_json,
     usage_of,
 )
-from endpoints.proxy.errors import ProxyError, from_provider
+from endpoints.proxy.errors import ProxyError, database_unavailable, from_provider
 from endpoints.proxy.ratelimit import headers_for, limiter
 from endpoints.proxy.state import Caller, EndpointInfo, state
 from endpoints.proxy.usage import Usage, recorder
+from gatewaylib.db import DatabaseUnavailable, run_in_thread
 from gatewaylib.invalidation import watcher
 from sharing.levels import Level
 
@@ -239,6 +240,10 @@ async def handle(request: HttpRequest, route: str | None, endpoint_name: str | N
     except ProxyError as error:
         call.finish(error.status, error.code or "error")
         return call.respond(error.response(call.flavour))
+    except DatabaseUnavailable:
+        error = database_unavailable()
+        call.finish(error.status, error.code)
+        return call.respond(error.response(call.flavour))
     except Exception:
         # A bug, not a provider problem: still answer in the client's format.
         logger.exception("proxy failure on %s", request.path)
@@ -380,9 +385,12 @@ async def list_models(request: HttpRequest) -> HttpResponse:
     call = Call(request, "chat")
     try:
         caller = await authenticate(call)
+        names = await run_in_thread(_usable_endpoints, caller.user_id)
     except ProxyError as error:
         return error.response()
-    names = await sync_to_async(_usable_endpoints, thread_sensitive=False)(caller.user_id)
+    except DatabaseUnavailable:
+        return database_unavailable().response()
+
     data = [{"id": name, "object": "model", "created": int(created), "owned_by": "gateway"} for name, created in names]
     return JsonResponse({"object": "list", "data": data})
 
