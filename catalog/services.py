@@ -16,7 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from catalog.model_map import load_catalog
+from catalog.model_map import SELF_HOSTED_PROVIDERS, load_catalog
+
+# Providers whose keys must say where to connect: self-hosted servers, and
+# Azure, whose every resource has its own host.
+API_BASE_REQUIRED = frozenset(SELF_HOSTED_PROVIDERS) | {"azure", "azure_text"}
 
 # The modes an endpoint can be built for. The map knows more (responses,
 # realtime, video_generation, ...); those still appear in ``supported_modes``
@@ -49,6 +53,16 @@ def list_providers() -> list[dict[str, Any]]:
 def is_provider(name: str) -> bool:
     """Whether ``name`` is a provider in the catalog."""
     return name in load_catalog().provider_index
+
+
+def is_self_hosted(name: str) -> bool:
+    """A server the team runs itself (vLLM, Ollama, ...): its key names the server and may have no secret."""
+    return name in SELF_HOSTED_PROVIDERS
+
+
+def requires_api_base(name: str) -> bool:
+    """Whether a key for ``name`` must give the API base URL its secret is sent to."""
+    return name in API_BASE_REQUIRED
 
 
 def get_provider(name: str) -> dict[str, Any] | None:

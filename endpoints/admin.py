@@ -67,7 +67,9 @@ class EndpointModelForm(forms.ModelForm):
         if current and not catalog.is_provider(current):
             choices.append((current, f"{current} (not in the catalog)"))
         self.fields["provider"].widget = forms.Select(choices=[("", "---------"), *choices])
-        self.fields["litellm_params"].help_text = 'Provider extras as a JSON object, e.g. {"api_base": "..."}.'
+        self.fields[
+            "litellm_params"
+        ].help_text = 'Tuning as a JSON object, e.g. {"timeout": 30}. Where the model connects is set on its key.'
 
     def clean_litellm_params(self) -> Any:
         value = self.cleaned_data.get("litellm_params")

@@ -79,9 +79,6 @@ class ModelRowForm(forms.Form):
     model_name = forms.CharField(required=False, label="Model")
     custom = forms.BooleanField(required=False, label="Custom model")
     custom_model_name = forms.CharField(required=False, label="Model name", max_length=255)
-    api_base = forms.CharField(
-        required=False, label="API base", max_length=2000, widget=forms.URLInput(attrs={"placeholder": "https://..."})
-    )
     key_id = forms.CharField(required=False, label="Key")
     weight = forms.FloatField(required=False, widget=forms.NumberInput(attrs={"step": "0.05", "min": "0"}))
     priority = forms.IntegerField(required=False, initial=1, widget=forms.NumberInput(attrs={"min": "1"}))
@@ -110,9 +107,6 @@ class ModelRowForm(forms.Form):
     def to_spec(self) -> ModelSpec:
         data = self.cleaned_data
         params = dict(data["extra_params"])
-        params.pop("api_base", None)
-        if data["custom"] and data["api_base"].strip():
-            params["api_base"] = data["api_base"].strip()
         return ModelSpec(
             provider=data["provider"],
             model_name=(data["custom_model_name"] if data["custom"] else data["model_name"]).strip(),
@@ -130,15 +124,13 @@ ModelRowFormSet = forms.formset_factory(ModelRowForm, extra=0, can_delete=True)
 def row_initial(model: dict[str, Any]) -> dict[str, Any]:
     """A model row's initial values from a ``services.model_snapshot`` dict."""
     params = dict(model.get("litellm_params") or {})
-    api_base = params.pop("api_base", "")
-    custom = bool(api_base) or catalog.get_model(model["provider"], model["model_name"]) is None
+    custom = catalog.get_model(model["provider"], model["model_name"]) is None
     return {
         "id": model.get("id", ""),
         "provider": model["provider"],
         "model_name": "" if custom else model["model_name"],
         "custom": custom,
         "custom_model_name": model["model_name"] if custom else "",
-        "api_base": api_base,
         "key_id": model["key_id"],
         "weight": model["weight"],
         "priority": model["priority"],
@@ -171,7 +163,7 @@ def _row_field(form: ModelRowForm, name: str, message: str) -> str:
     if name == "model_name":
         return "custom_model_name" if form.cleaned_data.get("custom") else "model_name"
     if name == "litellm_params":
-        return "api_base" if message.startswith("api_base") else "extra_params"
+        return "extra_params"
     return ROW_FIELDS.get(name, "extra_params")
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from catalog import services as catalog
 from endpoints.models import Endpoint, EndpointModel
+from endpoints.validation import ALLOWED_LITELLM_PARAMS
+from gatewaylib.scrub import Scrubber
 from keys.crypto import SecretDecryptionError
 
 
@@ -20,18 +22,21 @@ class RouterConfigError(Exception):
 
 def deployment(endpoint: Endpoint, model: EndpointModel) -> dict[str, Any]:
     try:
-        secret = model.key.secret()
+        connection = model.key.litellm_connection()
     except SecretDecryptionError:
         raise RouterConfigError(
             f"Key {model.key.name!r} cannot be decrypted with the configured encryption keys."
         ) from None
-    params = dict(model.litellm_params)
+    # Only the model's own tuning is taken from the model row; where the call
+    # goes and with which credential comes from the key alone, even if a row
+    # written before destinations moved to keys still says otherwise.
+    params = {name: value for name, value in model.litellm_params.items() if name in ALLOWED_LITELLM_PARAMS}
     return {
         "model_name": endpoint.name,
         "litellm_params": {
             **params,
+            **connection,
             "model": catalog.litellm_model_name(model.provider, model.model_name),
-            "api_key": secret,
             "weight": model.weight,
             "order": model.priority,
         },
@@ -53,13 +58,14 @@ def check_router(endpoint: Endpoint) -> None:
     router.retire()
 
 
-def _safe_message(exc: Exception, deployments: list[dict[str, Any]]) -> str:
-    message = f"LiteLLM rejected the configuration: {exc.__class__.__name__}: {exc}"
-    for item in deployments:
-        secret = item["litellm_params"].get("api_key")
-        if secret:
-            message = message.replace(secret, "***")
-    return message[:1000]
+def endpoint_secrets(endpoint: Endpoint) -> tuple[str, ...]:
+    """The decrypted secrets of the keys ``endpoint`` uses (for scrubbing; never log or return this)."""
+    keys = {model.key_id: model.key for model in endpoint.models.select_related("key")}
+    return tuple(sorted({key.secret() for key in keys.values() if key.has_secret}))
+
+
+def _safe_message(exc: Exception, secrets: tuple[str, ...]) -> str:
+    return Scrubber(secrets).text(f"LiteLLM rejected the configuration: {exc.__class__.__name__}: {exc}")[:1000]
 
 
 # Failover tuning, measured against LiteLLM 1.110's Rust router core: cooling a
@@ -77,8 +83,8 @@ ROUTER_SETTINGS = {
 }
 
 
-def build_router(endpoint: Endpoint) -> tuple[Any, list[dict[str, Any]]]:
-    """A LiteLLM Router for ``endpoint`` and the deployments it was built from (secrets inside)."""
+def build_router(endpoint: Endpoint) -> tuple[Any, tuple[str, ...]]:
+    """A LiteLLM Router for ``endpoint`` and the secrets inside it."""
     import litellm
     from django.conf import settings
 
@@ -86,6 +92,7 @@ def build_router(endpoint: Endpoint) -> tuple[Any, list[dict[str, Any]]]:
 
     configure_litellm()
     deployments = model_list(endpoint)
+    secrets = endpoint_secrets(endpoint)
     try:
         router = litellm.Router(
             model_list=deployments,
@@ -94,5 +101,5 @@ def build_router(endpoint: Endpoint) -> tuple[Any, list[dict[str, Any]]]:
             **ROUTER_SETTINGS,
         )
     except Exception as exc:  # LiteLLM raises many types; none may leak a secret
-        raise RouterConfigError(_safe_message(exc, deployments)) from None
-    return router, deployments
+        raise RouterConfigError(_safe_message(exc, secrets)) from None
+    return router, secrets

@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 
 from catalog import services as catalog
-from gatewaylib import netguard
 from keys.models import Key
 from sharing import services as sharing
 from sharing.levels import Level
@@ -36,13 +35,19 @@ ENDPOINT_MODES: dict[str, set[str]] = {
 }
 
 
-def _number(minimum: float = 0, *, integer: bool = False, exclusive: bool = False):
+MAX_PRIORITY = 100
+MAX_MODEL_NAME = 255
+
+
+def _number(minimum: float = 0, maximum: float = 10**9, *, integer: bool = False, exclusive: bool = False):
     def check(value: Any) -> str | None:
         kinds = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
             return "must be an integer" if integer else "must be a number"
         if value < minimum or (exclusive and value == minimum):
             return f"must be greater than {minimum}" if exclusive else f"must be at least {minimum}"
+        if value > maximum:
+            return f"must be at most {maximum}"
         return None
 
     return check
@@ -54,42 +59,82 @@ def _string(max_length: int = 500):
             return "must be a non-empty string"
         if len(value) > max_length:
             return f"must be at most {max_length} characters"
+        if any(ord(char) < 32 or ord(char) == 127 for char in value):
+            return "must not contain control characters"
         return None
 
     return check
 
 
-def _api_base(value: Any) -> str | None:
-    if (problem := _string(2000)(value)) is not None:
+def _model_name(value: Any) -> str | None:
+    if problem := _string(MAX_MODEL_NAME)(value):
         return problem
-    try:
-        netguard.check_url(value)
-    except netguard.UnsafeAddress as exc:
-        return str(exc)
+    # LiteLLM reads a URL in some providers' model names as the address to
+    # call; where a model's requests go is the key's business alone.
+    if "://" in value or value.startswith("/"):
+        return "must be a model name, not a URL or path"
     return None
 
 
-# The LiteLLM deployment parameters an endpoint model may set. Anything that
-# carries credentials or redirects calls elsewhere is absent on purpose:
-# credentials come from the Key, and api_base is checked by netguard.
+# The LiteLLM deployment parameters an endpoint model may set: timeouts,
+# limits, pricing, request defaults. None of them changes where the key's
+# secret is sent or how it is presented; those belong to the key.
 ALLOWED_LITELLM_PARAMS = {
-    "api_base": _api_base,
-    "api_version": _string(64),
-    "timeout": _number(0, exclusive=True),
-    "stream_timeout": _number(0, exclusive=True),
-    "max_retries": _number(0, integer=True),
+    "timeout": _number(0, 86_400, exclusive=True),
+    "stream_timeout": _number(0, 86_400, exclusive=True),
+    "max_retries": _number(0, 10, integer=True),
     "rpm": _number(1, integer=True),
     "tpm": _number(1, integer=True),
-    "max_parallel_requests": _number(1, integer=True),
-    "organization": _string(200),
-    "region_name": _string(64),
-    "aws_region_name": _string(64),
-    "vertex_project": _string(200),
-    "vertex_location": _string(64),
-    "input_cost_per_token": _number(0),
-    "output_cost_per_token": _number(0),
+    "max_parallel_requests": _number(1, 100_000, integer=True),
+    "input_cost_per_token": _number(0, 1),
+    "output_cost_per_token": _number(0, 1),
     "drop_params": lambda value: None if isinstance(value, bool) else "must be true or false",
 }
+
+# Parameters that would decide where the secret goes or which credential is
+# sent, named so the refusal can point at the key instead.
+DESTINATION_PARAMS = frozenset(
+    {
+        "api_base",
+        "base_url",
+        "api_version",
+        "organization",
+        "region_name",
+        "aws_region_name",
+        "vertex_project",
+        "vertex_location",
+        "vertex_credentials",
+        "project_id",
+        "api_key",
+        "extra_headers",
+        "headers",
+        "azure_ad_token",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_bedrock_runtime_endpoint",
+        "custom_llm_provider",
+    }
+)
+
+
+def litellm_param_errors(params: Any) -> list[str]:
+    """Problems with a model's ``litellm_params``, each naming its parameter."""
+    if not isinstance(params, dict):
+        return ["Must be an object."]
+    errors = []
+    for name, value in params.items():
+        check = ALLOWED_LITELLM_PARAMS.get(name)
+        if name in DESTINATION_PARAMS:
+            errors.append(
+                f"{name!r} decides where the key's secret is sent; set it on the key, not on the endpoint's model."
+            )
+        elif check is None:
+            allowed = ", ".join(sorted(ALLOWED_LITELLM_PARAMS))
+            errors.append(f"{name!r} is not an allowed parameter; use one of: {allowed}.")
+        elif problem := check(value):
+            errors.append(f"{name} {problem}.")
+    return errors
 
 
 @dataclass
@@ -148,7 +193,7 @@ def _model_errors(
     key = None
     if not catalog.is_provider(spec.provider):
         errors["provider"].append(f"Unknown provider {spec.provider!r}; pick one from providers/list.")
-    if problem := _string(255)(spec.model_name):
+    if problem := _model_name(spec.model_name):
         errors["model_name"].append(f"The model name {problem}.")
     try:
         key = resolve_key(None if _hex(spec.key_id) in trusted_key_ids else actor, spec.key_id)
@@ -156,21 +201,13 @@ def _model_errors(
         errors["key_id"].append(str(exc))
     if key is not None and not errors["provider"] and key.provider != spec.provider:
         errors["key_id"].append(f"Key {key.name!r} is for {key.provider}, not {spec.provider}.")
-    if spec.weight is not None and (problem := _number(0, exclusive=True)(spec.weight)):
+    if spec.weight is not None and (problem := _number(0, 1, exclusive=True)(spec.weight)):
         errors["weight"].append(f"The weight {problem}.")
-    if problem := _number(1, integer=True)(spec.priority):
+    if problem := _number(1, MAX_PRIORITY, integer=True)(spec.priority):
         errors["priority"].append(f"The priority {problem}.")
-    if not isinstance(spec.litellm_params, dict):
-        errors["litellm_params"].append("Must be an object.")
-    else:
-        for name, value in spec.litellm_params.items():
-            check = ALLOWED_LITELLM_PARAMS.get(name)
-            if check is None:
-                allowed = ", ".join(sorted(ALLOWED_LITELLM_PARAMS))
-                errors["litellm_params"].append(f"{name!r} is not an allowed parameter; use one of: {allowed}.")
-            elif problem := check(value):
-                errors["litellm_params"].append(f"{name} {problem}.")
-    if not errors["provider"] and not errors["model_name"] and "api_base" not in spec.litellm_params:
+    errors["litellm_params"] += litellm_param_errors(spec.litellm_params)
+    # A key with its own server serves whatever model names that server has.
+    if not errors["provider"] and not errors["model_name"] and key is not None and not key.api_base:
         _check_catalog_model(spec, endpoint_type, errors)
     return {name: messages for name, messages in errors.items() if messages}, key
 
@@ -180,7 +217,7 @@ def _check_catalog_model(spec: ModelSpec, endpoint_type: str, errors: dict[str, 
     if entry is None:
         errors["model_name"].append(
             f"{spec.model_name!r} is not in the catalog for {spec.provider}; "
-            "set litellm_params.api_base to use a self-hosted or OpenAI-compatible model."
+            "to serve a model of your own, use a key that points at its server (the key's API base URL)."
         )
     elif entry["mode"] not in ENDPOINT_MODES[endpoint_type]:
         errors["model_name"].append(

@@ -13,11 +13,21 @@ class KeyAdmin(GuardedModelAdmin):
     """Keys in the admin: the secret is write-only and only its masked hint is ever displayed."""
 
     form = KeyForm
-    list_display = ["name", "provider", "masked_secret", "created_by", "created_at", "last_rotated_at"]
+    list_display = ["name", "provider", "api_base", "masked_secret", "created_by", "created_at", "last_rotated_at"]
     list_filter = ["provider"]
     search_fields = ["name", "description"]
     readonly_fields = ["masked_secret", "created_by", "created_at", "updated_at", "last_rotated_at"]
-    fields = ["name", "provider", "description", "secret", *readonly_fields]
+    fieldsets = [
+        (None, {"fields": ["name", "provider", "description", "secret"]}),
+        (
+            "Where the secret is sent",
+            {
+                "fields": ["api_base", "api_version", "organization", "region", "project"],
+                "description": "Changing the provider or any of these needs the secret re-entered.",
+            },
+        ),
+        ("Record", {"fields": readonly_fields}),
+    ]
 
     def save_model(self, request, obj, form, change) -> None:
         saved = form.save_for(request.user)

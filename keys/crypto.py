@@ -90,8 +90,11 @@ def rotate(ciphertext: str) -> str:
 def mask(secret: str) -> str:
     """A hint that identifies a secret without revealing it: ``sk-...abcd``.
 
-    Short secrets show less, so the hint never reveals a meaningful share.
+    Short secrets show less, so the hint never reveals a meaningful share; an
+    empty secret (a self-hosted server without one) has no hint.
     """
+    if not secret:
+        return ""
     if len(secret) >= 16:
         return f"{secret[:3]}...{secret[-4:]}"
     if len(secret) >= 8:

@@ -31,44 +31,48 @@ def provider_choices() -> list[tuple[str, str]]:
     return [("", "Choose a provider…")] + [(provider["name"], provider["display_name"]) for provider in providers]
 
 
-class KeyForm(forms.ModelForm):
-    """Create or change a key. The secret is write-only: it is never rendered back, not even after an error."""
+CONNECTION_FIELDS = ("api_base", "api_version", "organization", "region", "project")
 
-    EDITABLE_FIELDS = ("name", "provider", "description")
+
+class KeyForm(forms.ModelForm):
+    """Create or change a key. The secret is write-only: it is never rendered back, not even after an error.
+
+    Leaving the secret empty keeps the stored one, except that changing the
+    provider or a connection field needs it re-entered (the service says so).
+    """
+
+    EDITABLE_FIELDS = ("name", "provider", "description", *CONNECTION_FIELDS)
 
     secret = forms.CharField(
         widget=_secret_widget(),
         required=False,
         strip=True,
         max_length=services.MAX_SECRET_LENGTH,
-        help_text="Stored encrypted and never shown again. Leave empty to keep the current secret.",
+        help_text="Stored encrypted and never shown again. Leave empty to keep the current secret; "
+        "re-enter it to change the provider or where the key connects.",
     )
 
     class Meta:
         model = Key
-        fields = ["name", "provider", "description"]
+        fields = ["name", "provider", "description", *CONNECTION_FIELDS]
+        widgets = {"api_base": forms.URLInput(attrs={"placeholder": "https://...", "spellcheck": "false"})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance._state.adding:
-            self.fields["secret"].required = True
-            self.fields["secret"].help_text = "Stored encrypted and never shown again."
+            self.fields[
+                "secret"
+            ].help_text = "Stored encrypted and never shown again. May be empty only for a self-hosted server."
 
     def clean_provider(self) -> str:
         return services.clean_provider(self.cleaned_data["provider"])
 
-    def clean_secret(self) -> str | None:
-        value = self.cleaned_data.get("secret")
-        if not value:
-            return None
-        return services.clean_secret(value)
-
     def save_for(self, actor) -> Key:
         """Save through the services so the admin and UI follow the API's rules."""
         data = {field: self.cleaned_data[field] for field in self.EDITABLE_FIELDS if field in self.cleaned_data}
-        secret = self.cleaned_data.get("secret")
+        secret = self.cleaned_data.get("secret") or None
         if self.instance._state.adding:
-            return services.create_key(actor=actor, secret=secret, **data)
+            return services.create_key(actor=actor, secret=secret or "", **data)
         # ModelForm validation already copied the new values onto self.instance;
         # hand the service the stored row so its audit "before" is the real one.
         stored = Key.objects.get(pk=self.instance.pk)
@@ -87,15 +91,8 @@ class KeyCreateForm(KeyForm):
     """The UI's create form: the provider is picked from the catalog by display name."""
 
     provider = forms.ChoiceField(choices=provider_choices)
-    secret = forms.CharField(
-        widget=_secret_widget(),
-        strip=True,
-        max_length=services.MAX_SECRET_LENGTH,
-        label="Secret",
-        help_text="Stored encrypted and never shown again.",
-    )
 
-    field_order = ["name", "provider", "secret", "description"]
+    field_order = ["name", "provider", "secret", *CONNECTION_FIELDS, "description"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,11 +101,11 @@ class KeyCreateForm(KeyForm):
 
 
 class KeyEditForm(KeyCreateForm):
-    """The UI's edit form: name, provider and description. The secret has its own form."""
+    """The UI's edit form: the secret stays empty unless the provider or the connection changes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        del self.fields["secret"]
+        self.fields["secret"].label = "Secret (only to change the provider or connection)"
 
 
 class SecretForm(forms.Form):

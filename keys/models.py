@@ -15,19 +15,45 @@ class KeyQuerySet(SharedQuerySet):
     pass
 
 
+# The fields that decide where a key's secret is sent, or how it is presented
+# there. They belong to the key, not to the endpoints that use it: whoever may
+# change them decides who receives the secret, so changing any of them needs
+# EDIT on the key and the secret re-entered (keys.services.update_key).
+DESTINATION_FIELDS = ("provider", "api_base", "api_version", "organization", "region", "project")
+
+# How ``region`` and ``project`` are named in LiteLLM's parameters, per provider.
+REGION_PARAMS = {"bedrock": "aws_region_name", "sagemaker": "aws_region_name", "vertex_ai": "vertex_location"}
+PROJECT_PARAMS = {"vertex_ai": "vertex_project", "watsonx": "project_id"}
+NO_SECRET = "EMPTY"
+
+
 class Key(models.Model):
-    """A provider credential. The secret is encrypted at rest and never read back to a user.
+    """A provider credential *and where it may be sent*. The secret is encrypted at rest and never read back.
 
     Only ``masked_secret`` (``sk-...abcd``) is ever shown. ``secret()``
     decrypts for the one caller that needs it: the code building a provider
-    call.
+    call, which takes the destination from the same row
+    (``litellm_connection``), so the secret only ever goes where the key's
+    owner pointed it. Self-hosted servers are keys too: their destination is
+    the server, and their secret may be empty.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100)
     provider = models.CharField(max_length=64, help_text="A provider of the catalog, e.g. openai.")
     secret_ciphertext = models.TextField(editable=False)
-    masked_secret = models.CharField(max_length=32, editable=False)
+    masked_secret = models.CharField(max_length=32, editable=False, blank=True)
+    api_base = models.CharField(
+        "API base URL",
+        max_length=2000,
+        blank=True,
+        help_text="Where the secret is sent: a self-hosted or OpenAI-compatible server, an Azure resource. "
+        "Empty: the provider's own API.",
+    )
+    api_version = models.CharField("API version", max_length=64, blank=True, help_text="Azure OpenAI's api-version.")
+    organization = models.CharField(max_length=200, blank=True, help_text="OpenAI organization id.")
+    region = models.CharField(max_length=64, blank=True, help_text="AWS region or Vertex AI location.")
+    project = models.CharField(max_length=200, blank=True, help_text="Vertex AI or watsonx project.")
     description = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", editable=False
@@ -60,6 +86,29 @@ class Key(models.Model):
     def secret(self) -> str:
         """The decrypted secret; raises ``SecretDecryptionError`` rather than return ciphertext."""
         return crypto.decrypt(self.secret_ciphertext)
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.masked_secret)
+
+    def destination(self) -> dict[str, str]:
+        """The key's destination fields (no secret): what decides where the secret goes."""
+        return {field: getattr(self, field) for field in DESTINATION_FIELDS}
+
+    def litellm_connection(self) -> dict[str, str]:
+        """LiteLLM parameters that send this key's secret to this key's destination (decrypts)."""
+        params = {"api_base": self.api_base, "api_version": self.api_version, "organization": self.organization}
+        if self.provider in REGION_PARAMS:
+            params[REGION_PARAMS[self.provider]] = self.region
+        if self.provider in PROJECT_PARAMS:
+            params[PROJECT_PARAMS[self.provider]] = self.project
+        connection = {name: value for name, value in params.items() if value}
+        # Always pass a credential: without one LiteLLM falls back to the
+        # gateway's environment (OPENAI_API_KEY, OLLAMA_API_KEY, ...) and would
+        # send the operator's secret to this key's server. "EMPTY" is what
+        # vLLM's docs use for a server that checks no key.
+        connection["api_key"] = self.secret() if self.has_secret else NO_SECRET
+        return connection
 
 
 class KeyUserObjectPermission(UserObjectPermissionBase):

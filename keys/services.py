@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -12,8 +13,9 @@ from django.utils import timezone
 from audit import services as audit
 from catalog import services as catalog
 from gateway_site.api import Conflict
+from gatewaylib import netguard
 from keys import crypto
-from keys.models import Key
+from keys.models import DESTINATION_FIELDS, PROJECT_PARAMS, REGION_PARAMS, Key
 from keys.signals import key_changed
 from sharing import services as sharing
 
@@ -25,12 +27,15 @@ logger = logging.getLogger(__name__)
 MAX_SECRET_LENGTH = 64 * 1024  # large enough for a cloud service-account JSON
 
 
-def clean_secret(value: str) -> str:
-    """Normalise and check a secret, with messages that never echo it."""
+def clean_secret(value: str, provider: str = "") -> str:
+    """Normalise and check a secret, with messages that never echo it.
+
+    Only a self-hosted server's key may have an empty secret.
+    """
     if not isinstance(value, str):
         raise ValidationError("The secret must be a string.")
     value = value.strip()
-    if not value:
+    if not value and not catalog.is_self_hosted(provider):
         raise ValidationError("The secret may not be empty.")
     if len(value) > MAX_SECRET_LENGTH:
         raise ValidationError(f"The secret may be at most {MAX_SECRET_LENGTH} characters.")
@@ -40,11 +45,11 @@ def clean_secret(value: str) -> str:
 
 
 def summary(key: Key) -> dict[str, str]:
-    """The audit-safe description of a key: public fields and the masked hint only."""
+    """The audit-safe description of a key: public fields, its destination and the masked hint only."""
     return {
         "name": key.name,
-        "provider": key.provider,
         "description": key.description,
+        **key.destination(),
         "masked_secret": key.masked_secret,
     }
 
@@ -55,19 +60,76 @@ def clean_provider(value: str) -> str:
     return value
 
 
-def _checked(field: str, check, value):
+# What each destination field may look like: no spaces, no control characters,
+# nothing a header or URL could be bent with.
+_TOKEN = re.compile(r"^[A-Za-z0-9._:/-]+$")
+_FIELD_LIMITS = {"api_version": 64, "organization": 200, "region": 64, "project": 200}
+
+
+def _clean_api_base(provider: str, value: str, stored: str = "") -> str:
+    if not value:
+        if catalog.requires_api_base(provider):
+            raise ValidationError(f"A {provider} key needs the API base URL of its server.")
+        return ""
+    if len(value) > 2000 or any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValidationError("Enter a URL of at most 2000 characters, without control characters.")
+    if value == stored:
+        return value  # checked when it was saved; the proxy checks again at every connection
+    try:
+        netguard.check_url(value)
+    except netguard.UnsafeAddress as exc:
+        raise ValidationError(str(exc)) from None
+    return value
+
+
+def _clean_token(field: str, provider: str, value: str) -> str:
+    if not value:
+        return ""
+    if field == "region" and provider not in REGION_PARAMS:
+        raise ValidationError(f"A region applies to {', '.join(sorted(REGION_PARAMS))} keys only.")
+    if field == "project" and provider not in PROJECT_PARAMS:
+        raise ValidationError(f"A project applies to {', '.join(sorted(PROJECT_PARAMS))} keys only.")
+    if len(value) > _FIELD_LIMITS[field] or not _TOKEN.match(value):
+        raise ValidationError(
+            f"Use at most {_FIELD_LIMITS[field]} letters, digits and . _ : / - (no spaces or control characters)."
+        )
+    return value
+
+
+def clean_destination(provider: str, fields: dict[str, str], stored_api_base: str = "") -> dict[str, str]:
+    """Check a key's connection fields for ``provider``; every problem is reported under its field."""
+    cleaned, errors = {}, {}
+    for field in ("api_base", *_FIELD_LIMITS):
+        value = (fields.get(field) or "").strip()
+        try:
+            cleaned[field] = (
+                _clean_api_base(provider, value, stored_api_base)
+                if field == "api_base"
+                else _clean_token(field, provider, value)
+            )
+        except ValidationError as exc:
+            errors[field] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _checked(field: str, check, *args):
     """Run a field check, reporting its error under ``field``."""
     try:
-        return check(value)
+        return check(*args)
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from None
 
 
 @transaction.atomic
-def create_key(*, actor: AbstractBaseUser, name: str, provider: str, secret: str, description: str = "") -> Key:
-    key = Key(name=name, provider=_checked("provider", clean_provider, provider), description=description)
+def create_key(
+    *, actor: AbstractBaseUser, name: str, provider: str, secret: str, description: str = "", **destination: str
+) -> Key:
+    provider = _checked("provider", clean_provider, provider)
+    key = Key(name=name, provider=provider, description=description, **clean_destination(provider, destination))
     key.created_by = actor
-    key.set_secret(_checked("secret", clean_secret, secret))
+    key.set_secret(_checked("secret", clean_secret, secret, provider))
     key.full_clean(exclude=["secret_ciphertext", "masked_secret"])
     key.save()
     sharing.grant_creator(key, actor)
@@ -78,18 +140,27 @@ def create_key(*, actor: AbstractBaseUser, name: str, provider: str, secret: str
 
 @transaction.atomic
 def update_key(key: Key, *, actor: AbstractBaseUser, secret: str | None = None, **changes: str) -> Key:
-    """Change a key's fields; a ``secret`` replaces the stored one."""
-    before = summary(key)
-    if "provider" in changes:
-        _checked("provider", clean_provider, changes["provider"])
-    for field, value in changes.items():
+    """Change a key's fields; a ``secret`` replaces the stored one.
+
+    Changing where the secret goes (any of ``DESTINATION_FIELDS``) needs the
+    secret in the same call: holding EDIT on a key must not be enough to send
+    its stored secret somewhere new (a real bug of this kind in MLflow's
+    gateway sent the stored key to an edited ``api_base``).
+    """
+    key = Key.objects.select_for_update().get(pk=key.pk)
+    before, stored = summary(key), key.destination()
+    provider = _checked("provider", clean_provider, changes.get("provider", key.provider))
+    destination = clean_destination(provider, {**stored, **changes}, stored_api_base=stored["api_base"])
+    for field, value in {**changes, **destination, "provider": provider}.items():
         setattr(key, field, value)
+    moved = [field for field in DESTINATION_FIELDS if getattr(key, field) != stored[field]]
+    _check_destination_change(key, moved, secret, stored_secret=bool(before["masked_secret"]))
     if secret is not None:
-        key.set_secret(_checked("secret", clean_secret, secret))
+        key.set_secret(_checked("secret", clean_secret, secret, key.provider))
         key.last_rotated_at = timezone.now()
     key.full_clean(exclude=["secret_ciphertext", "masked_secret"])
     key.save()
-    if secret is not None or before["provider"] != key.provider:
+    if secret is not None or moved:
         key_changed.send(sender=Key, key=key)
     changes = audit.diff(before, summary(key))
     if secret is not None:
@@ -97,6 +168,20 @@ def update_key(key: Key, *, actor: AbstractBaseUser, secret: str | None = None, 
     audit.record(actor, "update", key, changes)
     logger.info("key updated id=%s fields=%s by=%s", key.public_id, sorted(changes), actor.pk)
     return key
+
+
+def _check_destination_change(key: Key, moved: list[str], secret: str | None, *, stored_secret: bool) -> None:
+    if moved and secret is None and stored_secret:
+        raise ValidationError(
+            {"secret": [f"Re-enter the secret to change where this key sends it ({', '.join(moved)})."]}
+        )
+    if secret is None and not stored_secret and not catalog.is_self_hosted(key.provider):
+        raise ValidationError({"secret": [f"A {key.provider} key needs a secret."]})
+    if "provider" in moved and key.endpoint_models.exists():
+        # The endpoints' models were chosen for the old provider's catalog.
+        raise ValidationError(
+            {"provider": ["Endpoints use this key; remove it from them before changing its provider."]}
+        )
 
 
 def endpoints_using(key: Key, viewer: AbstractBaseUser) -> tuple[list, int]:

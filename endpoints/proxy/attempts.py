@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from gatewaylib.scrub import install_log_filter
+
 _configured = False
 _lock = threading.Lock()
 
@@ -78,4 +80,6 @@ def configure_litellm() -> None:
         # Messages through chat/completions instead.
         litellm.use_chat_completions_url_for_anthropic_messages = True
         litellm.callbacks = [AttemptLogger()]
+        # LiteLLM writes through handlers of its own; scrub those lines too.
+        install_log_filter("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
         _configured = True

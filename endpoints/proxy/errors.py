@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
 
 from django.http import HttpResponse
+
+from gatewaylib.scrub import Scrubber
 
 logger = logging.getLogger(__name__)
 
@@ -79,18 +80,15 @@ def database_unavailable() -> ProxyError:
     )
 
 
-def scrub(message: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            message = message.replace(secret, "***")
-    return message[:500]
+def from_provider(exc: Exception, scrubber: Scrubber) -> ProxyError:
+    """Map a LiteLLM/provider exception to the status and message the client sees.
 
-
-def from_provider(exc: Exception, secrets: Iterable[str]) -> ProxyError:
-    """Map a LiteLLM/provider exception to the status and message the client sees."""
+    Every provider message goes through the endpoint's scrubber first: a
+    provider may echo the request (and its Authorization header) back.
+    """
     status = getattr(exc, "status_code", None)
     name = exc.__class__.__name__
-    detail = scrub(str(getattr(exc, "message", None) or exc), secrets)
+    detail = scrubber.text(str(getattr(exc, "message", None) or exc))[:500]
     if name in {"Timeout", "APITimeoutError"} or status == 408:
         return ProxyError(504, "The provider did not answer in time.", code="provider_timeout", error_type="timeout")
     if name == "RouterRateLimitError" or "No deployments available" in detail:

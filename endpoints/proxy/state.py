@@ -8,6 +8,7 @@ miss runs the ORM in a worker thread (``sync_to_async``), never on the loop.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatewaylib import invalidation
-from gatewaylib.db import run_in_thread
+from gatewaylib.db import DatabaseUnavailable, run_in_thread
+from gatewaylib.scrub import Scrubber, live_secrets
 from sharing.levels import Level
 
 logger = logging.getLogger(__name__)
@@ -59,8 +61,11 @@ class EndpointInfo:
 
 @dataclass
 class RouterEntry:
+    """A Router with the decrypted secrets inside it, and the scrubber that keeps them out of replies."""
+
     router: Any
     secrets: tuple[str, ...]
+    scrubber: Scrubber
 
 
 class _Cache:
@@ -98,12 +103,19 @@ class ProxyState:
         self.endpoints = _Cache()
         self.levels = _Cache()
         self.routers: OrderedDict[tuple[uuid.UUID, int], RouterEntry] = OrderedDict()
-        self.pending_token_use: dict[uuid.UUID, float] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the Routers serve on
+        self._reconciling: asyncio.Task | None = None
 
     def clear(self) -> None:
+        """Forget cached rows at once; Routers of changed or stopped endpoints go right after."""
         self.callers.clear()
         self.endpoints.clear()
         self.levels.clear()
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            # Called from request threads, the invalidation watcher or a
+            # commit hook: the Routers belong to their loop, so hand it over.
+            loop.call_soon_threadsafe(self._start_reconcile)
 
     # -- callers ---------------------------------------------------------
     async def caller(self, raw_token: str) -> Caller | None:
@@ -141,6 +153,7 @@ class ProxyState:
         if entry is not None:
             self.routers.move_to_end(key)
             return entry
+        self._loop = asyncio.get_running_loop()
         entry = await run_in_thread(_build_router, endpoint.id)
         # Older versions of this endpoint are never used again.
         for stale in [k for k in self.routers if k[0] == endpoint.id]:
@@ -150,12 +163,44 @@ class ProxyState:
             _retire(self.routers.popitem(last=False)[1])
         return entry
 
-    def drop_routers_not_in(self, live: set[tuple[uuid.UUID, int]]) -> None:
-        for key in [k for k in self.routers if k not in live]:
-            _retire(self.routers.pop(key))
+    def _start_reconcile(self) -> None:
+        if self._reconciling is None or self._reconciling.done():
+            self._reconciling = asyncio.get_running_loop().create_task(self.reconcile(), name="gateway-routers")
+
+    async def reconcile(self) -> None:
+        """Drop every Router whose endpoint was deleted, stopped or changed, with its clients and secrets.
+
+        Run after each change announcement, so a stopped endpoint's decrypted
+        secrets leave memory without waiting for traffic or the LRU bound.
+        """
+        held = list(self.routers)
+        if not held:
+            return
+        try:
+            live = await run_in_thread(_live_router_keys, {endpoint_id for endpoint_id, _ in held})
+        except DatabaseUnavailable:
+            logger.warning("could not check Routers against the database; keeping them until the next change")
+            return
+        for key in held:
+            if key not in live and key in self.routers:
+                _retire(self.routers.pop(key))
+
+    def drop_all(self) -> None:
+        """Retire every Router (process shutdown, tests)."""
+        while self.routers:
+            _retire(self.routers.popitem()[1])
+
+
+def _live_router_keys(endpoint_ids: set[uuid.UUID]) -> set[tuple[uuid.UUID, int]]:
+    from endpoints.models import Endpoint
+
+    rows = Endpoint.objects.running().filter(pk__in=endpoint_ids).values_list("pk", "config_version")
+    return set(rows)
 
 
 def _retire(entry: RouterEntry) -> None:
+    """Unhook the Router from LiteLLM's process-wide registries and forget its secrets."""
+    live_secrets.discard(entry.secrets)
     try:
         entry.router.retire()
     except Exception:  # retiring is best effort; the object is dropped either way
@@ -225,9 +270,9 @@ def _build_router(endpoint_id: uuid.UUID) -> RouterEntry:
     from endpoints.models import Endpoint
 
     endpoint = Endpoint.objects.get(pk=endpoint_id)
-    router, deployments = routing.build_router(endpoint)
-    secrets = tuple(d["litellm_params"]["api_key"] for d in deployments if d["litellm_params"].get("api_key"))
-    return RouterEntry(router=router, secrets=secrets)
+    router, secrets = routing.build_router(endpoint)
+    live_secrets.add(secrets)
+    return RouterEntry(router=router, secrets=secrets, scrubber=Scrubber(secrets))
 
 
 state = ProxyState()

@@ -38,6 +38,7 @@ from endpoints.proxy.state import Caller, EndpointInfo, state
 from endpoints.proxy.usage import Usage, recorder
 from gatewaylib.db import DatabaseUnavailable, run_in_thread
 from gatewaylib.invalidation import watcher
+from gatewaylib.scrub import WITHHELD, Scrubber
 from sharing.levels import Level
 
 logger = logging.getLogger(__name__)
@@ -268,10 +269,10 @@ async def dispatch(call: Call, endpoint: EndpointInfo, body: dict[str, Any]) -> 
         record = attempt_log.end(call.request_id)
         call.attempts = record.failures or 1
         call.headers["x-gateway-attempts"] = str(call.attempts)
-        raise from_provider(exc, entry.secrets) from None
+        raise from_provider(exc, entry.scrubber) from None
     if call.stream:
         call.served(response, attempts)  # attempts before the first chunk
-        return stream_response(call, response, client_wants_usage, entry.secrets)
+        return stream_response(call, response, client_wants_usage, entry.scrubber)
     await asyncio.sleep(0)  # let LiteLLM's success callback run before we read the attempt log
     call.served(response, attempt_log.end(call.request_id))
     call.prompt_tokens, call.completion_tokens = usage_of(response)
@@ -285,7 +286,7 @@ async def dispatch(call: Call, endpoint: EndpointInfo, body: dict[str, Any]) -> 
     return call.respond(http)
 
 
-def stream_response(call: Call, stream: Any, client_wants_usage: bool, secrets: tuple[str, ...]) -> HttpResponse:
+def stream_response(call: Call, stream: Any, client_wants_usage: bool, scrubber: Scrubber) -> HttpResponse:
     async def events() -> AsyncIterator[bytes]:
         status, error_type = 200, ""
         try:
@@ -294,7 +295,10 @@ def stream_response(call: Call, stream: Any, client_wants_usage: bool, secrets: 
                     call.ttft_ms = (time.perf_counter() - call.started) * 1000
                 if call.flavour == "anthropic":
                     _count_anthropic(call, chunk)
-                    yield chunk if isinstance(chunk, bytes) else chunk.encode()
+                    # These frames are the provider's own bytes, error events
+                    # included, and a provider may echo the request's credential.
+                    frame = scrubber.data(chunk if isinstance(chunk, bytes) else chunk.encode())
+                    yield frame if frame is not None else _withheld_frame(call)
                     continue
                 prompt, completion = usage_of(chunk)
                 if prompt or completion:
@@ -308,7 +312,7 @@ def stream_response(call: Call, stream: Any, client_wants_usage: bool, secrets: 
             status, error_type = 499, "client_disconnected"
             raise
         except Exception as exc:
-            error = from_provider(exc, secrets)
+            error = from_provider(exc, scrubber)
             status, error_type = error.status, error.code or "stream_error"
             payload = json.loads(error.response(call.flavour).content)
             prefix = b"event: error\n" if call.flavour == "anthropic" else b""
@@ -322,6 +326,11 @@ def stream_response(call: Call, stream: Any, client_wants_usage: bool, secrets: 
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return call.respond(response)
+
+
+def _withheld_frame(call: Call) -> bytes:
+    error = ProxyError(502, f"The provider sent an event that held a credential; {WITHHELD}.", code="provider_error")
+    return b"event: error\ndata: " + error.response(call.flavour).content + b"\n\n"
 
 
 async def _close(stream: Any) -> None:

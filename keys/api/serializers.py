@@ -9,15 +9,22 @@ from keys.models import Key
 
 
 class KeySerializer(serializers.ModelSerializer):
-    """A key as the API shows it: the secret is write-only; only ``masked_secret`` is read back."""
+    """A key as the API shows it: the secret is write-only; only ``masked_secret`` is read back.
+
+    The connection fields (``api_base``, ``api_version``, ``organization``,
+    ``region``, ``project``) say where the secret is sent; changing any of
+    them (or ``provider``) needs ``secret`` in the same request.
+    """
 
     id = serializers.CharField(source="public_id", read_only=True)
     secret = serializers.CharField(
         write_only=True,
         trim_whitespace=True,
+        allow_blank=True,
         max_length=services.MAX_SECRET_LENGTH,
         style={"input_type": "password"},
-        help_text="The provider credential. Stored encrypted; never returned.",
+        help_text="The provider credential. Stored encrypted; never returned. May be empty only for a "
+        "self-hosted server. Required when changing the provider or a connection field.",
     )
     # Null once the creating user is deleted (the FK is SET_NULL).
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -31,6 +38,11 @@ class KeySerializer(serializers.ModelSerializer):
             "description",
             "secret",
             "masked_secret",
+            "api_base",
+            "api_version",
+            "organization",
+            "region",
+            "project",
             "created_by",
             "created_at",
             "updated_at",
@@ -45,9 +57,6 @@ class KeySerializer(serializers.ModelSerializer):
 
     def validate_provider(self, value: str) -> str:
         return services.clean_provider(value)
-
-    def validate_secret(self, value: str) -> str:
-        return services.clean_secret(value)
 
     def create(self, validated_data: dict[str, Any]) -> Key:
         return services.create_key(actor=self.context["request"].user, **validated_data)

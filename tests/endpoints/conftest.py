@@ -15,6 +15,18 @@ def openai_key(alice):
 
 
 @pytest.fixture
+def server_key(alice):
+    """An OpenAI-compatible server of alice's own: the key says where it is."""
+    return key_services.create_key(
+        actor=alice,
+        name="llama-server",
+        provider="openai",
+        secret="sk-server-secret-0000CCCC",
+        api_base="http://10.0.0.5:8000/v1",
+    )
+
+
+@pytest.fixture
 def anthropic_key(alice):
     return key_services.create_key(actor=alice, name="anthropic", provider="anthropic", secret="sk-ant-secret-0000BBBB")
 

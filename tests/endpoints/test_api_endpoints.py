@@ -11,7 +11,7 @@ from tests.endpoints.conftest import URL, model_body
 pytestmark = pytest.mark.django_db
 
 
-def create(client, key, **overrides):
+def create(client, key, server_key=None, **overrides):
     body = {
         "name": "chat-prod",
         "endpoint_type": "chat",
@@ -19,15 +19,15 @@ def create(client, key, **overrides):
         "models": [
             model_body(key, weight=0.7),
             model_body(key, model_name="gpt-4o-mini", weight=0.3),
-            model_body(key, model_name="my-llama", priority=2, litellm_params={"api_base": "http://10.0.0.5:8000/v1"}),
+            model_body(server_key or key, model_name="my-llama", priority=2, litellm_params={"timeout": 30}),
         ],
         **overrides,
     }
     return client.post(URL, body, format="json")
 
 
-def test_creating_an_endpoint_with_inline_models(api, alice, openai_key):
-    response = create(api(alice), openai_key)
+def test_creating_an_endpoint_with_inline_models(api, alice, openai_key, server_key):
+    response = create(api(alice), openai_key, server_key)
     assert response.status_code == 201, response.json()
     body = response.json()
     assert len(body["id"]) == 32
@@ -40,8 +40,9 @@ def test_creating_an_endpoint_with_inline_models(api, alice, openai_key):
         ("gpt-4o-mini", 0.3, 1),
         ("my-llama", 1.0, 2),
     ]
-    assert body["models"][2]["litellm_params"] == {"api_base": "http://10.0.0.5:8000/v1"}
-    assert "sk-openai" not in response.content.decode()
+    assert body["models"][2]["litellm_params"] == {"timeout": 30}
+    assert body["models"][2]["key_id"] == server_key.public_id
+    assert "sk-openai" not in response.content.decode() and "sk-server" not in response.content.decode()
 
 
 def test_list_search_and_filters(api, alice, make_endpoint):

@@ -106,12 +106,11 @@ def test_a_router_failure_sets_error_with_a_readable_message(
 def test_router_errors_never_carry_the_secret():
     from endpoints.routing import _safe_message
 
-    deployments = [{"litellm_params": {"api_key": "sk-very-secret-value"}}]
-    message = _safe_message(ValueError("bad key sk-very-secret-value given"), deployments)
-    assert "sk-very-secret-value" not in message and "***" in message
+    message = _safe_message(ValueError("bad key sk-very-secret-value given"), ("sk-very-secret-value",))
+    assert message == "LiteLLM rejected the configuration: ValueError: bad key *** given"
 
 
-def test_the_router_configuration_uses_weights_priorities_and_stable_ids(alice, make_endpoint, openai_key):
+def test_the_router_configuration_uses_weights_priorities_and_stable_ids(alice, make_endpoint, openai_key, server_key):
     from endpoints.routing import model_list
     from tests.endpoints.conftest import model_body
 
@@ -120,9 +119,7 @@ def test_the_router_configuration_uses_weights_priorities_and_stable_ids(alice, 
         models=[
             model_body(openai_key, weight=0.7),
             model_body(openai_key, model_name="gpt-4o-mini", weight=0.3),
-            model_body(
-                openai_key, model_name="llama", priority=2, litellm_params={"api_base": "http://127.0.0.1:9/v1"}
-            ),
+            model_body(server_key, model_name="llama", priority=2, litellm_params={"timeout": 30}),
         ],
     )
     deployments = model_list(endpoint)
@@ -133,7 +130,12 @@ def test_the_router_configuration_uses_weights_priorities_and_stable_ids(alice, 
     ]
     assert [d["litellm_params"]["weight"] for d in deployments] == [0.7, 0.3, 1.0]
     assert [d["litellm_params"]["order"] for d in deployments] == [1, 1, 2]
-    assert deployments[2]["litellm_params"]["api_base"] == "http://127.0.0.1:9/v1"
+    # Where each model connects, and with which secret, comes from its key.
+    assert "api_base" not in deployments[0]["litellm_params"]
+    assert deployments[0]["litellm_params"]["api_key"] == "sk-openai-secret-0000AAAA"
+    assert deployments[2]["litellm_params"]["api_base"] == "http://10.0.0.5:8000/v1"
+    assert deployments[2]["litellm_params"]["api_key"] == "sk-server-secret-0000CCCC"
+    assert deployments[2]["litellm_params"]["timeout"] == 30
     assert {d["model_name"] for d in deployments} == {"chat-prod"}
     assert [d["model_info"]["id"] for d in deployments] == [m.public_id for m in endpoint.models.all()]
 

@@ -53,9 +53,8 @@ def test_restoring_needs_use_on_keys_that_are_no_longer_attached(
     client = api(alice)
     anthropic_model = {
         "provider": "anthropic",
-        "model_name": "claude-3-5-haiku-20241022",
+        "model_name": "claude-haiku-4-5",
         "key_id": anthropic_key.public_id,
-        "litellm_params": {"api_base": "http://127.0.0.1:9"},
     }
     assert client.patch(f"{URL}{endpoint.public_id}/", {"models": [anthropic_model]}, format="json").status_code == 200
     sharing.grant(endpoint, bob, Level.EDIT)

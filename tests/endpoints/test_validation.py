@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from endpoints.models import Endpoint
+from endpoints.validation import DESTINATION_PARAMS
 from sharing import services as sharing
 from sharing.levels import Level
 from tests.endpoints.conftest import URL, model_body
@@ -22,7 +21,8 @@ def assert_refused(response, *path):
     assert response.status_code == 400, response.json()
     node = response.json()
     for step in path:
-        node = node[step]
+        # DRF's own field checks key a list's errors by index ("0"); the service's are a list.
+        node = node[str(step)] if isinstance(node, dict) and isinstance(step, int) else node[step]
     assert node, response.json()
     assert not Endpoint.objects.exists()
     return node
@@ -61,12 +61,19 @@ def test_the_keys_provider_must_match(api, alice, anthropic_key):
 
 def test_models_must_be_in_the_catalog(api, alice, openai_key):
     errors = assert_refused(post(api(alice), [model_body(openai_key, model_name="gpt-imaginary")]), "models", 0)
-    assert "api_base" in errors["model_name"][0]
+    assert errors["model_name"] == [
+        "'gpt-imaginary' is not in the catalog for openai; to serve a model of your own, "
+        "use a key that points at its server (the key's API base URL)."
+    ]
 
 
-def test_any_name_is_allowed_with_an_api_base(api, alice, openai_key):
-    body = model_body(openai_key, model_name="my-local-llama", litellm_params={"api_base": "http://127.0.0.1:8000/v1"})
-    assert post(api(alice), [body]).status_code == 201
+def test_any_name_is_allowed_with_a_key_that_points_at_its_own_server(api, alice, server_key):
+    assert post(api(alice), [model_body(server_key, model_name="my-local-llama")]).status_code == 201
+
+
+@pytest.mark.parametrize("name", ["http://evil.example/v1", "/etc/passwd", "x\x00y", "a\nb", "m" * 256])
+def test_a_model_name_is_a_name_not_an_address(api, alice, server_key, name):
+    assert_refused(post(api(alice), [model_body(server_key, model_name=name)]), "models", 0, "model_name")
 
 
 def test_the_models_mode_must_fit_the_endpoint_type(api, alice, openai_key):
@@ -111,55 +118,48 @@ def test_each_priority_level_is_checked_on_its_own(api, alice, openai_key):
 
 
 def test_unknown_litellm_params_are_refused(api, alice, openai_key):
-    body = model_body(openai_key, litellm_params={"api_key": "sk-sneaky", "timeout": 30})
+    body = model_body(openai_key, litellm_params={"frobnicate": True, "timeout": 30})
     errors = assert_refused(post(api(alice), [body]), "models", 0, "litellm_params")
-    assert "'api_key' is not an allowed parameter" in errors[0]
+    assert errors[0].startswith("'frobnicate' is not an allowed parameter; use one of: drop_params,")
+
+
+@pytest.mark.parametrize("param", sorted(DESTINATION_PARAMS))
+def test_a_model_may_not_say_where_the_secret_goes(api, alice, openai_key, param):
+    body = model_body(openai_key, litellm_params={param: "http://attacker.example/v1"})
+    errors = assert_refused(post(api(alice), [body]), "models", 0, "litellm_params")
+    assert errors == [
+        f"'{param}' decides where the key's secret is sent; set it on the key, not on the endpoint's model."
+    ]
 
 
 @pytest.mark.parametrize(
     "params",
-    [{"timeout": -1}, {"timeout": "soon"}, {"max_retries": 1.5}, {"rpm": 0}, {"drop_params": "yes"}],
+    [
+        {"timeout": -1},
+        {"timeout": "soon"},
+        {"timeout": 10**19},
+        {"max_retries": 1.5},
+        {"max_retries": 11},
+        {"rpm": 0},
+        {"rpm": 2**63},
+        {"input_cost_per_token": 2},
+        {"drop_params": "yes"},
+    ],
 )
-def test_litellm_param_values_are_type_checked(api, alice, openai_key, params):
+def test_litellm_param_values_are_type_checked_and_bounded(api, alice, openai_key, params):
     assert_refused(post(api(alice), [model_body(openai_key, litellm_params=params)]), "models", 0, "litellm_params")
 
 
-@pytest.mark.parametrize(
-    "api_base",
-    [
-        "ftp://10.0.0.5/v1",
-        "http://169.254.169.254/latest/meta-data",
-        "http://[fe80::1]/v1",
-        "http://metadata.google.internal/computeMetadata/v1",
-        "http://[::ffff:169.254.169.254]/",
-        "http://100.100.100.200/",
-        "http://user:pass@10.0.0.5/",
-        "not a url",
-    ],
-)
-def test_api_base_may_not_point_at_link_local_or_metadata(api, alice, openai_key, api_base):
-    body = model_body(openai_key, model_name="x", litellm_params={"api_base": api_base})
-    assert_refused(post(api(alice), [body]), "models", 0, "litellm_params")
+@pytest.mark.parametrize("priority", [101, 2**31, 10**19])
+def test_priority_is_bounded(api, alice, openai_key, priority):
+    errors = assert_refused(post(api(alice), [model_body(openai_key, priority=priority)]), "models", 0, "priority")
+    assert errors == ["The priority must be at most 100."]
 
 
-def test_hostnames_resolving_to_metadata_addresses_are_refused(api, alice, openai_key, monkeypatch):
-    def fake_getaddrinfo(host, port, *args, **kwargs):
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
-    body = model_body(openai_key, model_name="x", litellm_params={"api_base": "http://innocent.example/v1"})
-    errors = assert_refused(post(api(alice), [body]), "models", 0, "litellm_params")
-    assert "link-local" in errors[0]
-
-
-def test_private_addresses_are_allowed_by_default_but_can_be_blocked(api, alice, openai_key, settings):
-    body = model_body(openai_key, model_name="x", litellm_params={"api_base": "http://10.0.0.5:8000/v1"})
-    assert post(api(alice), [body]).status_code == 201
-    Endpoint.objects.all().delete()
-    settings.GATEWAY_BLOCK_PRIVATE_API_BASE = True
-    for url in ("http://10.0.0.5:8000/v1", "http://127.0.0.1:8000/v1", "http://localhost:8000/v1"):
-        body = model_body(openai_key, model_name="x", litellm_params={"api_base": url})
-        assert_refused(post(api(alice), [body]), "models", 0, "litellm_params")
+@pytest.mark.parametrize("weight", [1.5, 10**19])
+def test_a_weight_is_at_most_one(api, alice, openai_key, weight):
+    errors = assert_refused(post(api(alice), [model_body(openai_key, weight=weight)]), "models", 0, "weight")
+    assert errors == ["The weight must be at most 1."]
 
 
 class TestKeyPermissions:
@@ -189,7 +189,7 @@ class TestKeyPermissions:
     def test_an_editor_may_not_attach_a_key_they_cannot_use(self, api, alice, bob, make_endpoint, anthropic_key):
         endpoint = make_endpoint(alice)
         sharing.grant(endpoint, bob, Level.EDIT)
-        body = {"provider": "anthropic", "model_name": "claude-3-5-haiku-20241022", "key_id": anthropic_key.public_id}
+        body = {"provider": "anthropic", "model_name": "claude-haiku-4-5", "key_id": anthropic_key.public_id}
         response = api(bob).post(f"{URL}{endpoint.public_id}/models/", {**body, "priority": 2}, format="json")
         assert response.status_code == 400
         assert "does not exist" in response.json()["models"][1]["key_id"][0]

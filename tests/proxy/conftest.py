@@ -42,7 +42,9 @@ class World:
         self.upstream = upstream
         users = get_user_model().objects
         self.alice, self.bob, self.charlie = (users.get(username=n) for n in ("alice", "bob", "charlie"))
-        self.key = key_services.create_key(actor=self.alice, name="fake", provider="openai", secret=UPSTREAM_SECRET)
+        self.key = key_services.create_key(
+            actor=self.alice, name="fake", provider="openai", secret=UPSTREAM_SECRET, api_base=upstream.base_url
+        )
         self.tokens = {}
 
     def token(self, user) -> str:
@@ -50,13 +52,18 @@ class World:
             self.tokens[user.username] = token_services.create_token(user, "tests")[1]
         return self.tokens[user.username]
 
-    def model(self, name: str, **extra) -> dict:
-        params = {"api_base": self.upstream.base_url, **extra.pop("litellm_params", {})}
+    def make_key(self, provider: str = "openai", name: str = "other", secret: str = UPSTREAM_SECRET, **fields):
+        """Another of alice's keys, pointing at the fake upstream unless ``api_base`` says otherwise."""
+        fields.setdefault("api_base", self.upstream.base_url)
+        return key_services.create_key(actor=self.alice, name=name, provider=provider, secret=secret, **fields)
+
+    def model(self, name: str, key=None, **extra) -> dict:
+        """A model served by the fake upstream (through ``self.key``, whose destination it is)."""
         return {
             "provider": "openai",
             "model_name": name,
-            "key_id": self.key.public_id,
-            "litellm_params": params,
+            "key_id": (key or self.key).public_id,
+            "litellm_params": extra.pop("litellm_params", {}),
             **extra,
         }
 

@@ -48,14 +48,8 @@ def test_moderations(gateway, world):
 
 
 def test_rerank(gateway, world):
-    model = world.model("reranker")
-    model["provider"] = "hosted_vllm"
-    from keys import services as key_services
-
-    key = key_services.create_key(
-        actor=world.alice, name="vllm", provider="hosted_vllm", secret="sk-vllm-secret-000111"
-    )
-    model["key_id"] = key.public_id
+    key = world.make_key("hosted_vllm", name="vllm", secret="sk-vllm-secret-000111")
+    model = world.model("reranker", key=key, provider="hosted_vllm")
     world.endpoint(name="ranker", endpoint_type="rerank", models=[model])
     response = httpx.post(
         f"{gateway.url}/v1/rerank",

@@ -32,6 +32,18 @@ def key(alice):
 
 
 @pytest.fixture
+def server_key(alice):
+    """alice's OpenAI-compatible server: the key says where it is."""
+    return key_services.create_key(
+        actor=alice,
+        name="llama-server",
+        provider="openai",
+        secret=SECRET + "-server",
+        api_base="http://10.0.0.5:8000/v1",
+    )
+
+
+@pytest.fixture
 def make_endpoint(alice):
     def make(key, *, name: str = "ep", owner=None):
         spec = ModelSpec(provider="openai", model_name="gpt-4o", key_id=key.public_id)

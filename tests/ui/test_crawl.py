@@ -34,6 +34,7 @@ pytestmark = pytest.mark.django_db
 
 SECRET = "sk-crawl-SECRET-provider-0f1e2d3c4b5a6978"
 OTHER_SECRET = "sk-crawl-OTHER-secret-a1b2c3d4e5f60718"
+SERVER_SECRET = "sk-crawl-SERVER-secret-9a8b7c6d5e4f3021"
 # 286 is htmx's "stop polling": the status fragment answers it once the status is final.
 ALLOWED = {200, 286, 302, 403, 404, 405}
 HTMX = {"HX-Request": "true"}
@@ -50,7 +51,7 @@ class World:
     @property
     def secrets(self) -> list[str]:
         """Everything no page may ever show."""
-        values = [SECRET, OTHER_SECRET, *self.token_plaintexts]
+        values = [SECRET, OTHER_SECRET, SERVER_SECRET, *self.token_plaintexts]
         values += [key.secret_ciphertext for key in Key.objects.all()]
         return values
 
@@ -61,14 +62,11 @@ def world(alice, bob, charlie, dave, team, admin_user) -> World:
         actor=alice, name="crawl-key", provider="openai", secret=SECRET, description="The production key."
     )
     other_key = key_services.create_key(actor=alice, name="crawl-other", provider="anthropic", secret=OTHER_SECRET)
-    spec = ModelSpec(provider="openai", model_name="gpt-4o", key_id=key.public_id)
-    custom = ModelSpec(
-        provider="openai",
-        model_name="self-hosted-llama",
-        key_id=key.public_id,
-        weight=0.5,
-        litellm_params={"api_base": "http://10.0.0.5:8000/v1"},
+    server_key = key_services.create_key(
+        actor=alice, name="crawl-server", provider="openai", secret=SERVER_SECRET, api_base="http://10.0.0.5:8000/v1"
     )
+    spec = ModelSpec(provider="openai", model_name="gpt-4o", key_id=key.public_id)
+    custom = ModelSpec(provider="openai", model_name="self-hosted-llama", key_id=server_key.public_id, weight=0.5)
     endpoint = endpoint_services.create_endpoint(
         actor=alice, name="crawl-chat", endpoint_type="chat", models=[spec], description="Support bot"
     )

@@ -141,7 +141,7 @@ def test_weights_that_do_not_sum_to_one_are_reported_near_the_rows(as_user, alic
     assert not Endpoint.objects.exists()
 
 
-def test_an_unknown_model_without_api_base_is_reported_on_its_row(as_user, alice, openai_key):
+def test_an_unknown_model_on_a_provider_key_is_reported_on_its_row(as_user, alice, openai_key):
     rows = [
         {"key_id": openai_key.public_id, "weight": "0.5"},
         {"key_id": openai_key.public_id, "weight": "0.5", "custom": "on", "custom_model_name": "my-llama"},
@@ -151,17 +151,29 @@ def test_an_unknown_model_without_api_base_is_reported_on_its_row(as_user, alice
     first, second = response.context["formset"].forms
     assert not first.errors
     message = second.errors["custom_model_name"][0]
-    assert "my-llama" in message and "api_base" in message
+    assert message == (
+        "'my-llama' is not in the catalog for openai; to serve a model of your own, "
+        "use a key that points at its server (the key's API base URL)."
+    )
     assert not Endpoint.objects.exists()
 
 
-def test_a_custom_model_with_an_api_base_is_accepted(as_user, alice, openai_key):
-    row = {"key_id": openai_key.public_id, "custom": "on", "custom_model_name": "my-llama"}
-    row["api_base"] = "http://10.0.0.5:8000/v1"
+def test_a_custom_model_on_a_key_with_its_own_server_is_accepted(as_user, alice, server_key):
+    row = {"key_id": server_key.public_id, "custom": "on", "custom_model_name": "my-llama"}
     response = as_user(alice).post("/endpoints/new", form_data([row]))
     assert response.status_code == 302
     model = Endpoint.objects.get().models.get()
-    assert (model.model_name, model.litellm_params) == ("my-llama", {"api_base": "http://10.0.0.5:8000/v1"})
+    assert (model.model_name, model.key, model.litellm_params) == ("my-llama", server_key, {})
+
+
+def test_the_form_refuses_a_destination_on_a_model(as_user, alice, openai_key):
+    row = {"key_id": openai_key.public_id, "extra_params": '{"api_base": "http://attacker.example/v1"}'}
+    response = as_user(alice).post("/endpoints/new", form_data([row]))
+    assert response.status_code == 400
+    assert response.context["formset"].forms[0].errors["extra_params"] == [
+        "'api_base' decides where the key's secret is sent; set it on the key, not on the endpoint's model."
+    ]
+    assert not Endpoint.objects.exists()
 
 
 def test_a_key_the_user_cannot_use_is_reported_on_its_row(as_user, alice, bob, openai_key):
