@@ -2,14 +2,17 @@
 
 The UI, the API, the admin and the proxy all call these functions, so the
 rules (404 below READ, 403 below the needed level, creator gets MANAGE, a
-grant replaces the principal's previous level) are written once.
+grant replaces the principal's previous level, the last manager stays) are
+written once.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -131,13 +134,6 @@ def _clear(obj: Model, principal: AbstractBaseUser | Group) -> int:
     return deleted
 
 
-def _ensure_a_manager_remains(obj: Model) -> None:
-    if not any(grant.level == Level.MANAGE for grant in list_grants(obj)):
-        raise ValidationError(
-            {"level": ["This would leave nobody able to manage it; grant MANAGE to someone else first."]}
-        )
-
-
 def _principal(principal: AbstractBaseUser | Group) -> dict[str, str]:
     if isinstance(principal, Group):
         return {"group": principal.name}
@@ -147,9 +143,10 @@ def _principal(principal: AbstractBaseUser | Group) -> dict[str, str]:
 @transaction.atomic
 def grant(obj: Model, principal: AbstractBaseUser | Group, level: Level, *, actor: Any = None) -> Grant:
     """Give ``principal`` exactly ``level`` on ``obj``, replacing any level it held."""
+    if level < Level.MANAGE:  # a lower level ends any MANAGE the principal held
+        _ensure_a_manager_remains(obj, principal, field="level")
     _clear(obj, principal)
     assign_perm(level.codename(obj._meta.model_name), principal, obj)
-    _ensure_a_manager_remains(obj)
     if actor is not None:
         audit.record(actor, "share", obj, {**_principal(principal), "level": level.name})
     return Grant(level=level, **_principal(principal))
@@ -158,14 +155,176 @@ def grant(obj: Model, principal: AbstractBaseUser | Group, level: Level, *, acto
 @transaction.atomic
 def revoke(obj: Model, principal: AbstractBaseUser | Group, *, actor: Any = None) -> bool:
     """Remove every level ``principal`` holds on ``obj``; False when it held none."""
+    _ensure_a_manager_remains(obj, principal, field="group" if isinstance(principal, Group) else "user")
     removed = _clear(obj, principal) > 0
-    if removed:
-        _ensure_a_manager_remains(obj)
-        if actor is not None:
-            audit.record(actor, "unshare", obj, _principal(principal))
+    if removed and actor is not None:
+        audit.record(actor, "unshare", obj, _principal(principal))
     return removed
 
 
 def grant_creator(obj: Model, user: AbstractBaseUser) -> None:
     """The creator of an object manages it."""
     assign_perm(Level.MANAGE.codename(obj._meta.model_name), user, obj)
+
+
+# The last manager stays.
+#
+# Every shared object keeps at least one active user who can manage it through
+# the object's own grants: a direct MANAGE grant, or MANAGE granted to a group
+# that has an active member (an empty group manages nothing). Superusers manage
+# everything, but that power is not one of the object's grants: counting it
+# would let a team lose the last manager of its own key. Anything that can take
+# a manager away (a revoke or a downgrade, a user leaving a group, a user
+# deactivated or deleted, a group deleted) is described as a ``Departure`` and
+# checked with ``orphaned_by`` before it happens. This module's grant/revoke,
+# the auth admin (``sharing.admin``) and the model-signal backstop
+# (``sharing.signals``) all ask it. Only changes that end a manager are
+# refused; an object that already has none can still be shared.
+
+NO_MANAGER = (
+    "{what} would leave nobody able to manage {objects}; "
+    "grant MANAGE to another active user, or to a group with active members, first."
+)
+_NAMED_IN_MESSAGE = 5
+
+
+def shareable_models() -> list[type[Model]]:
+    """Every model shared with levels: those naming their grant tables (today ``Key`` and ``Endpoint``)."""
+    return [
+        model
+        for model in apps.get_models()
+        if hasattr(model, "user_permission_model") and hasattr(model, "group_permission_model")
+    ]
+
+
+def shareable_model(model_name: str) -> type[Model] | None:
+    """The shareable model called ``model_name`` (``key``, ``endpoint``), or None."""
+    return next((model for model in shareable_models() if model._meta.model_name == model_name), None)
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A proposed change that may take managers away; each field names what goes (any iterable will do).
+
+    - ``revoked``: (object, user or group) pairs whose grants on the object end;
+    - ``memberships``: (user id, group id) pairs that end;
+    - ``users``: ids of users deactivated or deleted;
+    - ``groups``: ids of groups deleted.
+    """
+
+    revoked: frozenset[tuple[Model, AbstractBaseUser | Group]] = frozenset()
+    memberships: frozenset[tuple[int, int]] = frozenset()
+    users: frozenset[int] = frozenset()
+    groups: frozenset[int] = frozenset()
+
+    def __post_init__(self) -> None:
+        for name in ("revoked", "memberships", "users", "groups"):
+            object.__setattr__(self, name, frozenset(getattr(self, name)))
+
+    def revoked_ids(self, model: type[Model], principal_type: type) -> set[tuple[Any, int]]:
+        """(object pk, principal id) of the revoked grants on ``model`` objects to users or to groups."""
+        return {
+            (obj.pk, who.pk) for obj, who in self.revoked if isinstance(obj, model) and isinstance(who, principal_type)
+        }
+
+
+NOBODY_LEAVES = Departure()
+
+
+def _memberships() -> QuerySet:
+    return get_user_model().groups.through.objects.all()
+
+
+class _ManagerRoutes:
+    """Every way some objects of one model can be managed, read with one query per table."""
+
+    def __init__(self, model: type[Model], pks: set[Any]) -> None:
+        self.model, self.pks = model, pks
+        self.users: defaultdict[Any, set[int]] = defaultdict(set)  # object pk -> active users granted MANAGE
+        self.groups: defaultdict[Any, set[int]] = defaultdict(set)  # object pk -> groups granted MANAGE
+        self.members: defaultdict[int, set[int]] = defaultdict(set)  # group id -> its active members
+        if not pks:
+            return
+        manage = {"permission__codename": Level.MANAGE.codename(model._meta.model_name), "content_object__in": pks}
+        for pk, user_id in model.user_permission_model.objects.filter(user__is_active=True, **manage).values_list(
+            "content_object", "user"
+        ):
+            self.users[pk].add(user_id)
+        for pk, group_id in model.group_permission_model.objects.filter(**manage).values_list(
+            "content_object", "group"
+        ):
+            self.groups[pk].add(group_id)
+        if group_ids := set().union(*self.groups.values()):
+            for group_id, user_id in (
+                _memberships().filter(group__in=group_ids, user__is_active=True).values_list("group", "user")
+            ):
+                self.members[group_id].add(user_id)
+
+    def has_manager(self, pk: Any, departure: Departure = NOBODY_LEAVES) -> bool:
+        """The rule: after ``departure``, an active user still manages ``pk`` directly or through a group."""
+        revoked_users = departure.revoked_ids(self.model, get_user_model())
+        revoked_groups = departure.revoked_ids(self.model, Group)
+        if any(user not in departure.users and (pk, user) not in revoked_users for user in self.users[pk]):
+            return True
+        return any(
+            group not in departure.groups
+            and (pk, group) not in revoked_groups
+            and any(
+                user not in departure.users and (user, group) not in departure.memberships
+                for user in self.members[group]
+            )
+            for group in self.groups[pk]
+        )
+
+
+def _touched(model: type[Model], departure: Departure, groups: set[int]) -> set[Any]:
+    """Objects of ``model`` with a MANAGE route that ``departure`` ends: the only ones it can orphan."""
+    manage = Level.MANAGE.codename(model._meta.model_name)
+    pks = {obj.pk for obj, _ in departure.revoked if isinstance(obj, model)}
+    if departure.users:
+        pks |= set(
+            model.user_permission_model.objects.filter(
+                user__in=departure.users, permission__codename=manage
+            ).values_list("content_object", flat=True)
+        )
+    if groups:
+        pks |= set(
+            model.group_permission_model.objects.filter(group__in=groups, permission__codename=manage).values_list(
+                "content_object", flat=True
+            )
+        )
+    return pks
+
+
+def orphaned_by(departure: Departure) -> list[Model]:
+    """The shared objects that have a manager now and would have none after ``departure``."""
+    groups = set(departure.groups) | {group for _, group in departure.memberships}
+    if departure.users:
+        groups |= set(_memberships().filter(user__in=departure.users).values_list("group", flat=True))
+    orphans: list[Model] = []
+    for model in shareable_models():
+        routes = _ManagerRoutes(model, _touched(model, departure, groups))
+        lost = [pk for pk in routes.pks if routes.has_manager(pk) and not routes.has_manager(pk, departure)]
+        if lost:
+            orphans += model.objects.filter(pk__in=lost)
+    return orphans
+
+
+def no_manager_message(what: str, orphans: list[Model]) -> str:
+    """``<what> would leave nobody able to manage key “openai-prod”, endpoint “chat”; grant ...``."""
+    named = [f"{obj._meta.verbose_name} “{obj}”" for obj in orphans[:_NAMED_IN_MESSAGE]]
+    if len(orphans) > _NAMED_IN_MESSAGE:
+        named.append(f"{len(orphans) - _NAMED_IN_MESSAGE} more")
+    return NO_MANAGER.format(what=what, objects=", ".join(named))
+
+
+def refuse_orphans(departure: Departure, what: str, *, field: str | None = None) -> None:
+    """Raise a ValidationError (on ``field`` when given) if ``departure`` would leave an object without a manager."""
+    if orphans := orphaned_by(departure):
+        message = no_manager_message(what, orphans)
+        raise ValidationError({field: [message]} if field else message)
+
+
+def _ensure_a_manager_remains(obj: Model, principal: AbstractBaseUser | Group, *, field: str) -> None:
+    """Before ``principal`` loses its MANAGE on ``obj``."""
+    refuse_orphans(Departure(revoked={(obj, principal)}), "This", field=field)

@@ -31,9 +31,7 @@ from django.contrib.auth.models import Group
 from django.http import Http404
 from django.views.decorators.http import require_GET, require_POST
 
-from endpoints.models import Endpoint
 from gatewaylib.ui import UNPROCESSABLE, access_for, render_htmx
-from keys.models import Key
 from sharing import services
 from sharing.forms import GrantForm, PrincipalForm, RevokeForm, level_options, principal_choices, principal_value
 from sharing.levels import Level
@@ -42,11 +40,9 @@ if TYPE_CHECKING:
     from django.db.models import Model
     from django.http import HttpRequest, HttpResponse
 
-SHAREABLE: dict[str, type[Model]] = {"key": Key, "endpoint": Endpoint}
-
 
 def _shared_object(request: HttpRequest, kind: str, obj_id: str, level: Level) -> Model:
-    model = SHAREABLE.get(kind)
+    model = services.shareable_model(kind)
     if model is None:
         raise Http404("Nothing of that kind can be shared.")
     return services.get_object_for_user(request.user, model.objects.all(), level, pk=obj_id)
