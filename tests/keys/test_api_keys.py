@@ -175,9 +175,11 @@ def test_a_limit_beyond_64_bits_is_clamped_not_a_server_error(api, alice, limit)
 
 
 @pytest.mark.django_db
-def test_a_key_whose_creator_was_deleted_shows_created_by_null(api, alice, admin_user):
+def test_a_key_whose_creator_was_deleted_shows_created_by_null(api, alice, bob, admin_user):
     # Regression: the schema declared created_by a non-null string, but the FK is SET_NULL.
     key_id = create(api(alice)).json()["id"]
+    # The last manager cannot be deleted: alice hands the key over first.
+    sharing.grant(Key.objects.get(pk=key_id), bob, Level.MANAGE)
     alice.delete()
     response = api(admin_user).get(f"{URL}{key_id}/")
     assert response.status_code == 200

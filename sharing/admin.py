@@ -1,0 +1,133 @@
+"""Users and groups in the admin, checked against the one rule their changes can break: the last manager stays.
+
+Django's own ``UserAdmin`` and ``GroupAdmin``, plus:
+
+- the user form refuses to deactivate a user, or take them out of a group,
+  when that would leave a shared object with nobody able to manage it (a
+  form error on ``is_active`` or ``groups``; nothing is saved);
+- deleting users or groups (one, or the bulk action) is refused with an error
+  message for the same reason.
+
+The rule is ``sharing.services.orphaned_by``. ``sharing.signals`` backstops
+the same changes for code outside the admin; the admin checks first, so it
+only meets the backstop after a concurrent change, and shows it as a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import actions as admin_actions
+from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import router, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy
+
+from sharing import services
+from sharing.services import Departure
+
+User = get_user_model()
+
+
+def _names(rows: Iterable[Any]) -> str:
+    return ", ".join(str(row) for row in rows)
+
+
+class UserChangeForm(auth_forms.UserChangeForm):
+    """Django's user form, refusing to deactivate or ungroup a user who is some object's last manager."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        user = self.instance  # still as stored: the form copies its data onto it after clean()
+        if user.pk is None or not user.is_active:
+            return cleaned  # an inactive user manages nothing, in or out of groups
+        if "is_active" in self.fields and cleaned.get("is_active") is False:
+            self._refuse("is_active", Departure(users={user.pk}), f"Deactivating {user}")
+        elif "groups" in self.fields and "groups" in cleaned:
+            # Joining another managing group in the same save does not count:
+            # the groups are saved removals first, so add it in an earlier save.
+            leaving = list(user.groups.exclude(pk__in=[group.pk for group in cleaned["groups"]]))
+            if leaving:
+                departure = Departure(memberships={(user.pk, group.pk) for group in leaving})
+                self._refuse("groups", departure, f"Removing {user} from group {_names(leaving)}")
+        return cleaned
+
+    def _refuse(self, field: str, departure: Departure, what: str) -> None:
+        if orphans := services.orphaned_by(departure):
+            self.add_error(field, services.no_manager_message(what, orphans))
+
+
+class KeepsManagersAdmin(admin.ModelAdmin):
+    """Refuses, with a message, deletions that would leave a shared object without a manager."""
+
+    actions = ["delete_selected"]  # ours, in place of the site-wide action
+    deleting = "Deleting"
+
+    def departure(self, pks: set[Any]) -> Departure:
+        raise NotImplementedError
+
+    def deletion_refusal(self, objs: list[Any]) -> str | None:
+        """The error message when deleting ``objs`` together would orphan something, else None."""
+        orphans = services.orphaned_by(self.departure({obj.pk for obj in objs}))
+        return services.no_manager_message(f"{self.deleting} {_names(objs)}", orphans) if orphans else None
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and (refusal := self.deletion_refusal([obj])):
+            self.message_user(request, refusal, messages.ERROR)
+            opts = self.opts
+            url = reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[quote(obj.pk)])
+            return HttpResponseRedirect(url)
+        return self._backstop(super().delete_view, request, object_id, extra_context)
+
+    @admin.action(permissions=["delete"], description=gettext_lazy("Delete selected %(verbose_name_plural)s"))
+    def delete_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        if refusal := self.deletion_refusal(list(queryset)):
+            self.message_user(request, refusal, messages.ERROR)
+            return None
+        return self._backstop(lambda request: admin_actions.delete_selected(self, request, queryset), request)
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._backstop(super().changeform_view, request, *args, **kwargs)
+
+    def _backstop(self, view: Callable[..., Any], request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        """Show ``sharing.signals``' refusal (a change made since the check above) as a message, not a 500."""
+        try:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return view(request, *args, **kwargs)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+for _model in (User, Group):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(User)
+class UserAdmin(KeepsManagersAdmin, auth_admin.UserAdmin):
+    """Django's user admin; deactivating, ungrouping and deleting keep every shared object managed."""
+
+    form = UserChangeForm
+
+    def departure(self, pks: set[Any]) -> Departure:
+        return Departure(users=pks)
+
+
+@admin.register(Group)
+class GroupAdmin(KeepsManagersAdmin, auth_admin.GroupAdmin):
+    """Django's group admin; deleting a group keeps every shared object managed."""
+
+    deleting = "Deleting group"
+
+    def departure(self, pks: set[Any]) -> Departure:
+        return Departure(groups=pks)
