@@ -3,27 +3,54 @@
 ``changed()`` is called (through signals and the services) whenever an
 endpoint, a model, a key, a grant, a token or a user changes. After the
 transaction commits, this process clears its caches at once; other processes
-learn of it within a second: through Redis pub/sub when ``REDIS_URL`` is set,
-otherwise by polling a version row (``endpoints.StateVersion``) from a
-background task, off the request path.
+learn of it within a second: through Redis pub/sub when ``REDIS_URL`` is set
+(at once), and in every mode by polling a version row
+(``endpoints.StateVersion``) twice a second from a background task, off the
+request path. The poll is the guarantee; pub/sub makes it immediate.
+
+Listeners:
+
+- ``on_change(fn)``: a plain function that clears a local cache; called at
+  once in the process that made the change and on every change seen from
+  another process.
+- ``on_change_async(coro_fn)``: a coroutine function run on each watcher's
+  event loop after every change (local or remote), for work that belongs to
+  that loop, such as retiring LiteLLM Routers whose HTTP clients live there.
+  Errors are logged and do not stop the watcher. Keep it idempotent: one
+  change can be announced more than once (the local call, the Redis echo,
+  the version poll).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from gatewaylib.db import with_fresh_connection
+from gatewaylib.outage import Outage
+
 logger = logging.getLogger(__name__)
 
-CHANNEL = "gateway:invalidate"
+CHANNEL_PREFIX = "gateway:invalidate"
 POLL_SECONDS = 0.5
+# Publishing happens on the thread of whoever made the change (an API
+# request): a frozen Redis may delay it by this much, never hang it.
+REDIS_TIMEOUT_SECONDS = 0.5
+# redis-py PINGs an idle subscription this often; no answer for two
+# intervals means the connection is dead even if TCP has not noticed.
+HEALTH_CHECK_SECONDS = 5
+RECONNECT_BASE_SECONDS, RECONNECT_CAP_SECONDS = 0.1, 2.0
+
 _listeners: list[Callable[[], None]] = []
+_async_listeners: list[Callable[[], Awaitable[None]]] = []
 
 
 def on_change(callback: Callable[[], None]) -> None:
@@ -31,9 +58,25 @@ def on_change(callback: Callable[[], None]) -> None:
     _listeners.append(callback)
 
 
+def on_change_async(callback: Callable[[], Awaitable[None]]) -> None:
+    """Register a coroutine function run on the watcher's event loop after each change."""
+    _async_listeners.append(callback)
+
+
 def _clear_local() -> None:
     for callback in _listeners:
         callback()
+
+
+def channel(url: str | None = None) -> str:
+    """The pub/sub channel of this Redis database.
+
+    Channels are server-wide in Redis, so without the database number two
+    deployments (or two test runs) sharing a server would invalidate each other.
+    """
+    from redis.connection import parse_url
+
+    return f"{CHANNEL_PREFIX}:{parse_url(url or settings.REDIS_URL).get('db', 0)}"
 
 
 def changed() -> None:
@@ -45,6 +88,7 @@ def _publish() -> None:
     from endpoints.models import StateVersion
 
     _clear_local()
+    watcher.notify_loops()
     updated = StateVersion.objects.filter(pk=1).update(version=F("version") + 1)
     if not updated:
         StateVersion.objects.get_or_create(pk=1)
@@ -52,12 +96,29 @@ def _publish() -> None:
         import redis
 
         try:
-            client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-            client.publish(CHANNEL, "changed")
-            client.close()
+            _publisher(settings.REDIS_URL).publish(channel(), "changed")
         except redis.RedisError as exc:
             # Other processes still catch up through the version poll.
             logger.warning("could not broadcast a change: %s", exc.__class__.__name__)
+
+
+@functools.cache
+def _publisher(url: str):
+    """One pooled client per URL (thread-safe), instead of a connection per change."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        # One quick retry on a fresh connection covers a pooled connection
+        # that died with a Redis restart; a timeout is not retried (a frozen
+        # Redis would only make the caller wait longer).
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+        health_check_interval=30,
+    )
 
 
 def read_version() -> int:
@@ -66,64 +127,151 @@ def read_version() -> int:
     return StateVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
 
 
-def _read_version_and_release() -> int:
-    from django.db import close_old_connections
+@dataclass
+class _LoopWatch:
+    loop: asyncio.AbstractEventLoop
+    main: list[asyncio.Task]
+    # The event loop keeps only weak references to tasks: one that nothing
+    # else references can be garbage-collected while it waits (which is how
+    # the Redis subscriber used to vanish at start). Every task lives here.
+    extra: set[asyncio.Task] = field(default_factory=set)
 
-    close_old_connections()
-    return read_version()
+    def alive(self) -> bool:
+        return not any(task.done() for task in self.main)
+
+    def spawn(self, coro: Awaitable[None], name: str) -> None:
+        task = self.loop.create_task(coro, name=name)
+        self.extra.add(task)
+        task.add_done_callback(self.extra.discard)
 
 
 class Watcher:
-    """One background task per event loop that clears local caches when another process changes something."""
+    """Per event loop: a version poll and (with Redis) a subscriber, clearing local caches on change."""
 
     def __init__(self) -> None:
-        self._tasks: dict[int, asyncio.Task] = {}
+        self._watches: dict[int, _LoopWatch] = {}
         # Its own thread, so version polls never queue behind request work.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-invalidation")
-
-    async def _read_version(self) -> int:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, _read_version_and_release)
+        self._poll_outage = Outage(logger, "the invalidation version poll (database)")
+        self._redis_outage = Outage(logger, "the invalidation subscription (Redis)")
 
     def ensure_started(self) -> None:
+        """Start watching on the running loop, once (cheap enough for every request)."""
         loop = asyncio.get_running_loop()
-        task = self._tasks.get(id(loop))
-        if task is None or task.done():
-            self._tasks[id(loop)] = loop.create_task(self._run(), name="gateway-invalidation-watcher")
-
-    async def _run(self) -> None:
-        # Both modes poll the version row (cheap, and it catches messages a
-        # dropped Redis connection missed); Redis adds an immediate push.
+        watch = self._watches.get(id(loop))
+        if watch is not None and watch.loop is loop and watch.alive():
+            return
+        if watch is not None:
+            for task in watch.main:
+                task.cancel()
+        tasks = [loop.create_task(self._poll(), name="gateway-invalidation-poll")]
         if settings.REDIS_URL:
-            asyncio.get_running_loop().create_task(self._subscribe())
-        last = await self._read_version()
-        while True:
-            await asyncio.sleep(POLL_SECONDS if not settings.REDIS_URL else 2.0)
+            tasks.append(loop.create_task(self._subscribe(settings.REDIS_URL), name="gateway-invalidation-redis"))
+        self._watches[id(loop)] = _LoopWatch(loop, tasks)
+
+    def notify_loops(self) -> None:
+        """From a thread that made a change: run the async listeners on every watcher loop."""
+        if not _async_listeners:
+            return
+        for watch in list(self._watches.values()):
             try:
-                current = await self._read_version()
-            except Exception as exc:  # the database may be briefly away; keep serving from cache
-                logger.warning("invalidation poll failed: %s", exc.__class__.__name__)
+                watch.loop.call_soon_threadsafe(watch.spawn, _run_async_listeners(), "gateway-invalidation-listeners")
+            except RuntimeError:  # that loop is closed (a stopped server)
                 continue
-            if current != last:
-                last = current
-                _clear_local()
 
-    async def _subscribe(self) -> None:
-        import redis.asyncio as aioredis
+    async def _changed(self) -> None:
+        _clear_local()
+        await _run_async_listeners()
+
+    # -- the version poll (every mode) ----------------------------------------
+    async def _poll(self) -> None:
+        last: int | None = None
+        while True:
+            try:
+                current = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, with_fresh_connection, read_version
+                )
+            except Exception as exc:  # the database may be away; keep serving from cache
+                self._poll_outage.failed(exc)
+            else:
+                self._poll_outage.ok()
+                if last is not None and current != last:
+                    await self._changed()
+                last = current
+            await asyncio.sleep(POLL_SECONDS)
+
+    # -- Redis pub/sub (with REDIS_URL) ---------------------------------------
+    async def _subscribe(self, url: str) -> None:
+        from redis.backoff import ExponentialBackoff
+
+        backoff = ExponentialBackoff(cap=RECONNECT_CAP_SECONDS, base=RECONNECT_BASE_SECONDS)
+        failures = 0
+
+        def subscribed() -> None:
+            nonlocal failures
+            failures = 0
 
         while True:
             try:
-                client = aioredis.Redis.from_url(settings.REDIS_URL)
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    _clear_local()  # anything may have changed while we were not listening
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            _clear_local()
+                await self._listen(url, subscribed)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                logger.warning("invalidation subscription lost: %s", exc.__class__.__name__)
-                await asyncio.sleep(1)
+                self._redis_outage.failed(exc)
+            failures += 1
+            await asyncio.sleep(backoff.compute(failures))
+
+    async def _listen(self, url: str, subscribed: Callable[[], None]) -> None:
+        """Subscribe and handle messages until the connection fails (it raises then)."""
+        import redis
+        import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        client = aioredis.Redis.from_url(
+            url,
+            socket_timeout=REDIS_TIMEOUT_SECONDS * 2,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS * 2,
+            health_check_interval=HEALTH_CHECK_SECONDS,
+            # Reconnecting is ours (below), so we know to clear the caches.
+            retry=Retry(NoBackoff(), 0),
+            client_name="gateway-invalidation",
+        )
+        async with client, client.pubsub() as pubsub:
+            await pubsub.subscribe(channel(url))
+            await _confirmed(pubsub)
+            self._redis_outage.ok()
+            subscribed()
+            await self._changed()  # anything may have changed while we were not listening
+            while True:
+                message = await pubsub.get_message(timeout=1.0)
+                if message is not None and message.get("type") == "message":
+                    await self._changed()
+                connection = pubsub.connection
+                if connection is None or asyncio.get_running_loop().time() > (
+                    connection.next_health_check + HEALTH_CHECK_SECONDS
+                ):
+                    raise redis.ConnectionError("Redis did not answer the subscription's health check")
+
+
+async def _confirmed(pubsub) -> None:
+    """``subscribe()`` only sends the command; wait until Redis confirms it."""
+    import redis
+
+    deadline = asyncio.get_running_loop().time() + REDIS_TIMEOUT_SECONDS * 4
+    while asyncio.get_running_loop().time() < deadline:
+        message = await pubsub.get_message(timeout=REDIS_TIMEOUT_SECONDS)
+        if message is not None and message.get("type") == "subscribe":
+            return
+    raise redis.TimeoutError("Redis did not confirm the subscription")
+
+
+async def _run_async_listeners() -> None:
+    for callback in list(_async_listeners):
+        try:
+            await callback()
+        except Exception:
+            logger.exception("an invalidation listener failed")
 
 
 watcher = Watcher()
