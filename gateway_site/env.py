@@ -94,3 +94,11 @@ def parse_redis_url(url: str) -> str:
     except ValueError:
         raise ImproperlyConfigured(f"REDIS_URL has an invalid port: {url!r}") from None
     return url
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...], environ: Mapping[str, str] | None = None) -> str:
+    """One of a fixed set of words (case-insensitive), so a typo stops the process instead of picking a default."""
+    raw = env_str(name, default, environ).strip().lower()
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
+    return raw

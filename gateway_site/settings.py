@@ -13,7 +13,15 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from gateway_site.env import env_bool, env_int, env_list, env_str, parse_database_url, parse_redis_url
+from gateway_site.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    parse_database_url,
+    parse_redis_url,
+)
 
 # With no internet, LiteLLM would try to download its model map (and a few
 # other resources) at import; use the copies shipped in the package.
@@ -59,6 +67,8 @@ GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 25 * 1024 * 1024, min
 GATEWAY_UPSTREAM_TIMEOUT = env_int("GATEWAY_UPSTREAM_TIMEOUT", 600, minimum=1)
 GATEWAY_COOLDOWN_SECONDS = env_int("GATEWAY_COOLDOWN_SECONDS", 30, minimum=1)
 GATEWAY_METRICS_TOKEN = env_str("GATEWAY_METRICS_TOKEN")
+# What the rate limiter does when Redis fails: serve unlimited, or refuse (503).
+GATEWAY_RATE_LIMIT_ON_REDIS_ERROR = env_choice("GATEWAY_RATE_LIMIT_ON_REDIS_ERROR", "allow", ("allow", "deny"))
 
 INSTALLED_APPS = [
     "daphne",
