@@ -67,7 +67,10 @@ GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 25 * 1024 * 1024, min
 GATEWAY_UPSTREAM_TIMEOUT = env_int("GATEWAY_UPSTREAM_TIMEOUT", 600, minimum=1)
 GATEWAY_COOLDOWN_SECONDS = env_int("GATEWAY_COOLDOWN_SECONDS", 30, minimum=1)
 GATEWAY_METRICS_TOKEN = env_str("GATEWAY_METRICS_TOKEN")
-# What the rate limiter does when Redis fails: serve unlimited, or refuse (503).
+# Reliability (README "Production / scale-out"): how long a stopping
+# process (manage.py serve) lets requests and streams in flight finish, and
+# what the rate limiter does when Redis fails: serve unlimited, or refuse (503).
+GATEWAY_DRAIN_SECONDS = env_int("GATEWAY_DRAIN_SECONDS", 120)
 GATEWAY_RATE_LIMIT_ON_REDIS_ERROR = env_choice("GATEWAY_RATE_LIMIT_ON_REDIS_ERROR", "allow", ("allow", "deny"))
 
 INSTALLED_APPS = [

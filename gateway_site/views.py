@@ -10,6 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from gatewaylib.drain import drain
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,6 +52,11 @@ def _check_redis() -> str:
 @require_GET
 def ready(request: HttpRequest) -> JsonResponse:
     """Dependencies the gateway cannot serve without are reachable."""
+    if drain.draining:
+        # Stopping (SIGTERM): the load balancer must send nothing new here,
+        # whatever the database and Redis say.
+        body = {"status": "draining", "in_flight": drain.in_flight(), "draining_seconds": round(drain.seconds(), 1)}
+        return JsonResponse(body, status=503)
     checks = {"database": _check_database(), "redis": _check_redis()}
     healthy = all(value in {"ok", "not configured"} for value in checks.values())
     return JsonResponse(

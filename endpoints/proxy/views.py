@@ -37,6 +37,7 @@ from endpoints.proxy.ratelimit import headers_for, limiter
 from endpoints.proxy.state import Caller, EndpointInfo, state
 from endpoints.proxy.usage import Usage, recorder
 from gatewaylib.db import DatabaseUnavailable, run_in_thread
+from gatewaylib.drain import Ticket, drain
 from gatewaylib.invalidation import watcher
 from gatewaylib.scrub import WITHHELD, Scrubber
 from sharing.levels import Level
@@ -60,6 +61,7 @@ class Call:
         self.ttft_ms: float | None = None
         self.stream = False
         self.headers: dict[str, str] = {"x-request-id": self.request_id}
+        self.in_flight: Ticket | None = None  # set by handle(); a stream ends it (gatewaylib.drain)
 
     # -- bookkeeping ---------------------------------------------------------
     def served(self, response: Any, attempts: attempt_log.Attempts) -> None:
@@ -222,6 +224,35 @@ async def handle(request: HttpRequest, route: str | None, endpoint_name: str | N
     """Run the pipeline. ``route`` None means "by the endpoint's type" (its invocations URL)."""
     watcher.ensure_started()
     call = Call(request, route or "chat")
+    # -- drain (gatewaylib.drain) ----------------------------------------------
+    # A stopping process takes nothing new; the client retries elsewhere. A
+    # request counts as in flight until its response is complete: a stream
+    # until its generator ends (stream_response's finally).
+    if drain.draining:
+        return call.respond(_shutting_down().response(call.flavour))
+    call.in_flight = drain.enter()
+    response = None
+    try:
+        response = await _pipeline(call, route, endpoint_name)
+        return response
+    finally:
+        if response is None or not response.streaming:
+            call.in_flight.done()
+
+
+def _shutting_down() -> ProxyError:
+    return ProxyError(
+        503,
+        "This gateway process is shutting down; retry the request.",
+        code="server_shutting_down",
+        # Close the connection so the retry goes through the load balancer to another process.
+        headers={"Retry-After": "1", "Connection": "close"},
+    )
+
+
+# -- end of drain ----------------------------------------------------------------
+async def _pipeline(call: Call, route: str | None, endpoint_name: str | None) -> HttpResponse:
+    request = call.request
     try:
         if request.method != "POST":
             raise ProxyError(405, f"Use POST for {request.path}.", code="method_not_allowed")
@@ -321,6 +352,8 @@ def stream_response(call: Call, stream: Any, client_wants_usage: bool, scrubber:
             attempt_log.end(call.request_id)
             await asyncio.shield(_close(stream))
             call.finish(status, error_type)
+            if call.in_flight is not None:  # drain: the stream, and its usage, are done
+                call.in_flight.done()
 
     response = StreamingHttpResponse(events(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
