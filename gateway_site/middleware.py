@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.http import Http404
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
+from django.utils.deprecation import MiddlewareMixin
 from whitenoise.middleware import WhiteNoiseMiddleware
+
+from gatewaylib.db import DatabaseUnavailable
+
+logger = logging.getLogger(__name__)
 
 
 class AsyncWhiteNoiseMiddleware:
@@ -68,3 +76,33 @@ class ProxyFastPathMiddleware:
             if getattr(match.func, "__module__", "") == "endpoints.proxy.views":
                 return await match.func(request, *match.args, **match.kwargs)
         return await self.get_response(request)
+
+
+DATABASE_DOWN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Temporarily unavailable</title></head>
+<body><h1>Temporarily unavailable</h1>
+<p>The gateway cannot reach its database right now. Please try again in a few seconds.</p></body></html>
+"""
+
+
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
+    """A page or API call that needs the database while it is down: 503 with Retry-After, not a 500.
+
+    Connection-level errors only (the same ones ``gatewaylib.db`` treats as an
+    outage): the client can retry, and no traceback leaves the process. The
+    page is plain HTML rendered without templates or context processors,
+    which would query the database again (the session, the user).
+    """
+
+    RETRY_AFTER_SECONDS = "5"
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError | DatabaseUnavailable):
+            return None
+        logger.warning("database unavailable for %s %s (%s)", request.method, request.path, type(exception).__name__)
+        if request.path_info.startswith("/api/"):
+            response = JsonResponse({"detail": "The database is unavailable; retry shortly."}, status=503)
+        else:
+            response = HttpResponse(DATABASE_DOWN_PAGE, status=503, content_type="text/html; charset=utf-8")
+        response["Retry-After"] = self.RETRY_AFTER_SECONDS
+        return response
