@@ -7,9 +7,16 @@ rows they create are committed and visible to the server's threads.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -97,3 +104,110 @@ def drain_usage() -> None:
 
     recorder.flush()
     recorder.paused = True
+
+
+# -- the gateway as its own process ----------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def subprocess_database_url(host: str | None = None, port: int | None = None) -> str:
+    """A DATABASE_URL naming the test database, for a gateway subprocess (optionally through a forwarder)."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings_dict['NAME']}"
+    password = f":{quote(settings_dict['PASSWORD'], safe='')}" if settings_dict.get("PASSWORD") else ""
+    host, port = host or settings_dict["HOST"] or "127.0.0.1", port or settings_dict["PORT"] or 5432
+    return f"postgres://{quote(settings_dict['USER'], safe='')}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+class GatewayProcess:
+    """``manage.py serve`` in a subprocess over the test database: what production runs.
+
+    ``env`` overrides the inherited environment (a value of None removes the
+    variable). Use with ``transactional_db`` so the rows it must see are
+    committed. Output goes to a log file (a pipe could fill and block it),
+    whose tail ``describe()`` puts into assertion messages.
+    """
+
+    def __init__(self, env: dict[str, str | None] | None = None, name: str = "gateway") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.name = name
+        merged: dict[str, str | None] = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "gateway_site.settings",
+            "DATABASE_URL": subprocess_database_url(),
+            **(env or {}),
+        }
+        self.env = {key: value for key, value in merged.items() if value is not None}
+        self.log_path = Path(tempfile.mkstemp(prefix=f"{name}-", suffix=".log")[1])
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90) -> GatewayProcess:
+        return self.launch().wait_live(timeout)
+
+    def launch(self) -> GatewayProcess:
+        """Start the process without waiting (start several, then ``wait_live`` each)."""
+        command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, "--no-access-log"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def wait_live(self, timeout: float = 90) -> GatewayProcess:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited at start\n{self.describe()}")
+            try:
+                if httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start within {timeout} s\n{self.describe()}")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def signal(self, signum: int = signal.SIGTERM) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit code, or None if it is still running after ``timeout`` seconds."""
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> None:
+        """Stop it whatever state it is in: SIGTERM, then SIGKILL after 15 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.signal(signal.SIGTERM)
+        if self.wait(15) is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def describe(self, lines: int = 40) -> str:
+        tail = "\n".join(self.log().splitlines()[-lines:])
+        return f"--- last lines of {self.name}'s log ({self.log_path}) ---\n{tail}"
+
+    def __enter__(self) -> GatewayProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
