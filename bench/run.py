@@ -62,13 +62,12 @@ SEED_SCRIPT = textwrap.dedent(
     api_base = {api_base!r}
     user = get_user_model().objects.create_user("bench", "bench@example.invalid", "bench-password-not-used")
     _, plaintext = token_services.create_token(user, "bench")
-    key = key_services.create_key(actor=user, name="bench", provider="openai", secret={secret!r})
+    key = key_services.create_key(actor=user, name="bench", provider="openai", secret={secret!r}, api_base=api_base)
     endpoint = services.create_endpoint(
         actor=user,
         name={endpoint!r},
         endpoint_type="chat",
-        models=[ModelSpec(provider="openai", model_name={model!r}, key_id=key.public_id,
-                          litellm_params={{"api_base": api_base}})],
+        models=[ModelSpec(provider="openai", model_name={model!r}, key_id=key.public_id)],
     )
     lifecycle.start_endpoint(endpoint, actor=user)
     endpoint = Endpoint.objects.get(pk=endpoint.pk)

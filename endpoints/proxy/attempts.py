@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from gatewaylib import egress
 from gatewaylib.scrub import install_log_filter
 
 _configured = False
@@ -82,4 +83,6 @@ def configure_litellm() -> None:
         litellm.callbacks = [AttemptLogger()]
         # LiteLLM writes through handlers of its own; scrub those lines too.
         install_log_filter("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+        # Every connection it opens obeys the address rules and never follows a redirect.
+        egress.install_for_litellm()
         _configured = True

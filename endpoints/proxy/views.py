@@ -36,6 +36,7 @@ from endpoints.proxy.errors import ProxyError, database_unavailable, from_provid
 from endpoints.proxy.ratelimit import headers_for, limiter
 from endpoints.proxy.state import Caller, EndpointInfo, state
 from endpoints.proxy.usage import Usage, recorder
+from gatewaylib import egress
 from gatewaylib.db import DatabaseUnavailable, run_in_thread
 from gatewaylib.drain import Ticket, drain
 from gatewaylib.invalidation import watcher
@@ -294,12 +295,16 @@ async def dispatch(call: Call, endpoint: EndpointInfo, body: dict[str, Any]) -> 
         kwargs["stream_options"] = {**(kwargs.get("stream_options") or {}), "include_usage": True}
     method = getattr(entry.router, ROUTER_METHODS[call.route])
     attempts = attempt_log.begin(call.request_id)
+    refused: list[str] = []
+    egress.refusals.set(refused)
     try:
         response = await method(model=endpoint.name, metadata={"gw_request_id": call.request_id}, **kwargs)
     except Exception as exc:
         record = attempt_log.end(call.request_id)
         call.attempts = record.failures or 1
         call.headers["x-gateway-attempts"] = str(call.attempts)
+        if refused:  # the provider libraries report these as a bare "Connection error."
+            raise ProxyError(502, refused[-1], code="destination_refused") from None
         raise from_provider(exc, entry.scrubber) from None
     if call.stream:
         call.served(response, attempts)  # attempts before the first chunk

@@ -1,7 +1,8 @@
 """One full journey through the UI in a real browser.
 
-alice signs in, adds an OpenAI key, builds an endpoint with two custom models
-(0.7 / 0.3) on the fake upstream, starts it (the badge turns Running without a
+alice signs in, adds an OpenAI-compatible key that points at the fake upstream
+(the key says where its secret goes), builds an endpoint with two custom models
+(0.7 / 0.3) on it, starts it (the badge turns Running without a
 reload), creates a gateway token, sends traffic with the official OpenAI SDK,
 watches the charts and the recent requests refresh, shares the endpoint READ
 with bob (who sees it without any action button), then stops and deletes it.
@@ -47,12 +48,14 @@ def test_the_full_journey(ui, upstream):
     page.get_by_label("Name").fill("openai-main")
     page.get_by_label("Provider").select_option("openai")
     page.get_by_label("Secret").fill(PROVIDER_SECRET)
+    page.get_by_label("API base URL").fill(upstream.base_url)
     ui.screenshot(page, "key-create")
     page.get_by_role("button", name="Add key").click()
     expect(page).to_have_url(re.compile(r"/keys/[0-9a-f]{32}/$"))
     expect(page.get_by_role("heading", name="openai-main")).to_be_visible()
     assert PROVIDER_SECRET not in page.content()
     expect(page.locator(".secret-hint").first).to_contain_text("cdef")
+    expect(page.locator(".details")).to_contain_text(upstream.base_url)
 
     # -- builds an endpoint with two weighted custom models on the fake upstream ------------------
     page.goto("/endpoints/")
@@ -61,14 +64,14 @@ def test_the_full_journey(ui, upstream):
     assert_htmx_loaded(page)
     page.get_by_label("Name", exact=True).fill(ENDPOINT)
     expect(page.get_by_label("Type")).to_have_value("chat")
-    _fill_custom_row(page, 0, "up-seventy", upstream.base_url, "0.7")
+    _fill_custom_row(page, 0, "up-seventy", "0.7")
     summary = page.locator("#weight-summary li")
     expect(summary).to_have_count(1)
     expect(summary).to_have_class("bad")  # a lone 0.7 does not add up to 1.0
 
     page.get_by_role("button", name="+ Add model").click()
     expect(page.locator("#model-rows .model-row")).to_have_count(2)
-    _fill_custom_row(page, 1, "up-thirty", upstream.base_url, "0.3")
+    _fill_custom_row(page, 1, "up-thirty", "0.3")
     expect(summary).to_have_class("ok")
     expect(summary).to_have_text("Priority 1: 0.7 + 0.3 = 1.0 ✓")
     ui.screenshot(page, "endpoint-form")
@@ -235,8 +238,8 @@ def test_the_full_journey(ui, upstream):
     assert ui.js_errors == []
 
 
-def _fill_custom_row(page, index: int, model: str, api_base: str, weight: str) -> None:
-    """Fill model row ``index`` as a custom OpenAI-compatible model served at ``api_base``."""
+def _fill_custom_row(page, index: int, model: str, weight: str) -> None:
+    """Fill model row ``index`` as a custom model on the key's OpenAI-compatible server."""
     row = page.locator(f"#model-rows .model-row[data-index='{index}']")
     provider = row.locator(".js-provider")
     if provider.input_value() != "openai":
@@ -245,6 +248,5 @@ def _fill_custom_row(page, index: int, model: str, api_base: str, weight: str) -
     row.get_by_label("Custom model").check()
     expect(row.get_by_label("Model name")).to_be_visible()
     row.get_by_label("Model name").fill(model)
-    row.get_by_label("API base URL").fill(api_base)
     expect(row.locator(".js-key")).not_to_have_value("")  # the only OpenAI key, picked for us
     row.get_by_label("Weight").fill(weight)

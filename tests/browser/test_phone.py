@@ -62,22 +62,20 @@ def _world(upstream_url: str):
         provider="openai",
         secret="sk-phone-test-SECRET-0123456789",
         description="The production account; rotate every quarter. " * 3,
+        api_base=upstream_url + "/a/rather/long/path/to/an/openai-compatible/server",
     )
-    api_base = upstream_url + "/a/rather/long/path/to/an/openai-compatible/server"
     specs = [
         ModelSpec(
             provider="openai",
             model_name="a-very-long-self-hosted-model-name-instruct-v2",
             key_id=key.public_id,
             weight=0.7,
-            litellm_params={"api_base": api_base},
         ),
         ModelSpec(
             provider="openai",
             model_name="another-self-hosted-model-with-a-long-name",
             key_id=key.public_id,
             weight=0.3,
-            litellm_params={"api_base": api_base},
         ),
     ]
     endpoint = endpoint_services.create_endpoint(
