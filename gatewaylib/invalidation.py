@@ -58,9 +58,10 @@ def on_change(callback: Callable[[], None]) -> None:
     _listeners.append(callback)
 
 
-def on_change_async(callback: Callable[[], Awaitable[None]]) -> None:
-    """Register a coroutine function run on the watcher's event loop after each change."""
+def on_change_async(callback: Callable[[], Awaitable[None]]) -> Callable[[], None]:
+    """Register a coroutine function run on the watcher's event loop after each change; returns its remover."""
     _async_listeners.append(callback)
+    return lambda: _async_listeners.remove(callback)
 
 
 def _clear_local() -> None:
