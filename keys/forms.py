@@ -67,12 +67,24 @@ class KeyForm(forms.ModelForm):
     def clean_provider(self) -> str:
         return services.clean_provider(self.cleaned_data["provider"])
 
+    def clean(self) -> dict[str, Any]:
+        """The service's rules, checked here too so the admin shows their errors instead of failing on save."""
+        data = super().clean()
+        if not self.errors:
+            stored = None if self.instance._state.adding else Key.objects.get(pk=self.instance.pk)
+            fields = {field: data[field] for field in self.EDITABLE_FIELDS if field in data}
+            try:
+                services.check_key(stored, secret=data.get("secret") or None, **fields)
+            except ValidationError as exc:
+                add_service_errors(self, exc)
+        return data
+
     def save_for(self, actor) -> Key:
         """Save through the services so the admin and UI follow the API's rules."""
         data = {field: self.cleaned_data[field] for field in self.EDITABLE_FIELDS if field in self.cleaned_data}
         secret = self.cleaned_data.get("secret") or None
         if self.instance._state.adding:
-            return services.create_key(actor=actor, secret=secret or "", **data)
+            return services.create_key(actor=actor, secret=secret, **data)
         # ModelForm validation already copied the new values onto self.instance;
         # hand the service the stored row so its audit "before" is the real one.
         stored = Key.objects.get(pk=self.instance.pk)

@@ -122,14 +122,49 @@ def _checked(field: str, check, *args):
         raise ValidationError({field: exc.messages}) from None
 
 
+def check_key(stored: Key | None, *, secret: str | None, **fields: str) -> tuple[dict[str, str], str | None]:
+    """Check a new key (``stored`` None) or a change to ``stored``; return the cleaned fields and secret.
+
+    The one place the rules of a key's provider, destination and secret are
+    written; ``create_key``/``update_key`` and the forms (so the admin can
+    show the errors before it saves) call it. Changing where the secret goes
+    (any of ``DESTINATION_FIELDS``) needs the secret in the same call:
+    holding EDIT on a key must not be enough to send its stored secret
+    somewhere new (a real bug of this kind in MLflow's gateway sent the
+    stored key to an edited ``api_base``).
+    """
+    current = stored.destination() if stored is not None else dict.fromkeys(DESTINATION_FIELDS, "")
+    provider = _checked("provider", clean_provider, fields.get("provider", current["provider"]))
+    destination = clean_destination(provider, {**current, **fields}, stored_api_base=current["api_base"])
+    cleaned = {**fields, **destination, "provider": provider}
+    if secret is not None or stored is None:
+        secret = _checked("secret", clean_secret, secret or "", provider)
+    if stored is not None:
+        moved = [field for field in DESTINATION_FIELDS if cleaned.get(field, current[field]) != current[field]]
+        _check_destination_change(stored, provider, moved, secret)
+    return cleaned, secret
+
+
+def _check_destination_change(stored: Key, provider: str, moved: list[str], secret: str | None) -> None:
+    if moved and secret is None and stored.has_secret:
+        raise ValidationError(
+            {"secret": [f"Re-enter the secret to change where this key sends it ({', '.join(moved)})."]}
+        )
+    if secret is None and not stored.has_secret and not catalog.is_self_hosted(provider):
+        raise ValidationError({"secret": [f"A {provider} key needs a secret."]})
+    if "provider" in moved and stored.endpoint_models.exists():
+        # The endpoints' models were chosen for the old provider's catalog.
+        raise ValidationError(
+            {"provider": ["Endpoints use this key; remove it from them before changing its provider."]}
+        )
+
+
 @transaction.atomic
-def create_key(
-    *, actor: AbstractBaseUser, name: str, provider: str, secret: str, description: str = "", **destination: str
-) -> Key:
-    provider = _checked("provider", clean_provider, provider)
-    key = Key(name=name, provider=provider, description=description, **clean_destination(provider, destination))
+def create_key(*, actor: AbstractBaseUser, secret: str, **fields: str) -> Key:
+    fields, secret = check_key(None, secret=secret, **fields)
+    key = Key(**fields)
     key.created_by = actor
-    key.set_secret(_checked("secret", clean_secret, secret, provider))
+    key.set_secret(secret)
     key.full_clean(exclude=["secret_ciphertext", "masked_secret"])
     key.save()
     sharing.grant_creator(key, actor)
@@ -140,27 +175,18 @@ def create_key(
 
 @transaction.atomic
 def update_key(key: Key, *, actor: AbstractBaseUser, secret: str | None = None, **changes: str) -> Key:
-    """Change a key's fields; a ``secret`` replaces the stored one.
-
-    Changing where the secret goes (any of ``DESTINATION_FIELDS``) needs the
-    secret in the same call: holding EDIT on a key must not be enough to send
-    its stored secret somewhere new (a real bug of this kind in MLflow's
-    gateway sent the stored key to an edited ``api_base``).
-    """
+    """Change a key's fields; a ``secret`` replaces the stored one (see ``check_key`` for the rules)."""
     key = Key.objects.select_for_update().get(pk=key.pk)
     before, stored = summary(key), key.destination()
-    provider = _checked("provider", clean_provider, changes.get("provider", key.provider))
-    destination = clean_destination(provider, {**stored, **changes}, stored_api_base=stored["api_base"])
-    for field, value in {**changes, **destination, "provider": provider}.items():
+    changes, secret = check_key(key, secret=secret, **changes)
+    for field, value in changes.items():
         setattr(key, field, value)
-    moved = [field for field in DESTINATION_FIELDS if getattr(key, field) != stored[field]]
-    _check_destination_change(key, moved, secret, stored_secret=bool(before["masked_secret"]))
     if secret is not None:
-        key.set_secret(_checked("secret", clean_secret, secret, key.provider))
+        key.set_secret(secret)
         key.last_rotated_at = timezone.now()
     key.full_clean(exclude=["secret_ciphertext", "masked_secret"])
     key.save()
-    if secret is not None or moved:
+    if secret is not None or key.destination() != stored:
         key_changed.send(sender=Key, key=key)
     changes = audit.diff(before, summary(key))
     if secret is not None:
@@ -168,20 +194,6 @@ def update_key(key: Key, *, actor: AbstractBaseUser, secret: str | None = None, 
     audit.record(actor, "update", key, changes)
     logger.info("key updated id=%s fields=%s by=%s", key.public_id, sorted(changes), actor.pk)
     return key
-
-
-def _check_destination_change(key: Key, moved: list[str], secret: str | None, *, stored_secret: bool) -> None:
-    if moved and secret is None and stored_secret:
-        raise ValidationError(
-            {"secret": [f"Re-enter the secret to change where this key sends it ({', '.join(moved)})."]}
-        )
-    if secret is None and not stored_secret and not catalog.is_self_hosted(key.provider):
-        raise ValidationError({"secret": [f"A {key.provider} key needs a secret."]})
-    if "provider" in moved and key.endpoint_models.exists():
-        # The endpoints' models were chosen for the old provider's catalog.
-        raise ValidationError(
-            {"provider": ["Endpoints use this key; remove it from them before changing its provider."]}
-        )
 
 
 def endpoints_using(key: Key, viewer: AbstractBaseUser) -> tuple[list, int]:
