@@ -87,8 +87,7 @@ def _copy_key(apps, key, destination, name: str):
         description=key.description,
         created_by_id=key.created_by_id,
         last_rotated_at=key.last_rotated_at,
-        **{field: "" for field in KEY_FIELDS},
-        **dict(destination),
+        **{**dict.fromkeys(KEY_FIELDS, ""), **dict(destination)},
     )
     UserPerm.objects.bulk_create(
         UserPerm(content_object=copy, user_id=row.user_id, permission_id=row.permission_id)
