@@ -163,15 +163,18 @@ class GatewayProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start\n{self.describe()}")
+                description = self.describe()
+                self.stop()
+                raise RuntimeError(f"{self.name} exited at start\n{description}")
             try:
                 if httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        description = self.describe()
         self.stop()
-        raise RuntimeError(f"{self.name} did not start within {timeout} s\n{self.describe()}")
+        raise RuntimeError(f"{self.name} did not start within {timeout} s\n{description}")
 
     @property
     def pid(self) -> int:
@@ -191,13 +194,16 @@ class GatewayProcess:
             return None
 
     def stop(self) -> None:
-        """Stop it whatever state it is in: SIGTERM, then SIGKILL after 15 s."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.signal(signal.SIGTERM)
-        if self.wait(15) is None:
-            self.process.kill()
-            self.process.wait(10)
+        """Stop it whatever state it is in (SIGTERM, then SIGKILL after 15 s) and remove its log.
+
+        Take ``describe()`` or ``log()`` before: tests put them in their assertion messages.
+        """
+        if self.process is not None and self.process.poll() is None:
+            self.signal(signal.SIGTERM)
+            if self.wait(15) is None:
+                self.process.kill()
+                self.process.wait(10)
+        self.log_path.unlink(missing_ok=True)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
