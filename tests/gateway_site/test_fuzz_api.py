@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from audit.models import AuditEvent
+from gateway_site.parsers import MAX_JSON_DEPTH
 from gateway_site.wsgi import application
 from keys import services as key_services
 from tests.factories import make_group, make_user
@@ -186,3 +187,50 @@ def test_the_fuzz_covers_every_operation_outside_the_exclusions():
     assert not any(path.startswith(FUZZ_EXCLUDED_PATH_PREFIXES) for path in fuzzed)
     for prefix in ("keys/", "tokens/", "audit/", "providers/list", "models/list"):
         assert any(path.startswith(f"{API}{prefix}") for path in fuzzed), prefix
+
+
+# Bodies no JSON Schema describes, so the fuzz above never sends them: Python's
+# json accepts NaN/Infinity, turns 1e400 into inf, lets a lone surrogate through
+# and raised RecursionError (a 500) on deep nesting. The strict parser makes
+# each a 400.
+MALFORMED_JSON = {
+    "nested 100000 deep": '{"name": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "nested one past the cap": '{"name": ' + "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH + "}",
+    "NaN": '{"name": NaN}',
+    "Infinity": '{"name": -Infinity}',
+    "an overflowing number": '{"name": 1e400}',
+    "a lone surrogate": '{"name": "\\ud800"}',
+}
+
+
+def _operations_with_a_json_body():
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if any(body.media_type == "application/json" for body in operation.body):
+            yield operation
+
+
+def _concrete(path: str) -> tuple[str, bool]:
+    """The path with a seeded id filled in, and whether it names an object that exists."""
+    seeded = next((value for prefix, value in _seeded_ids.items() if path.startswith(prefix)), None)
+    if "{id}" in path and seeded is not None:
+        path = path.replace("{id}", seeded)
+    return path, "{" not in path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", MALFORMED_JSON)
+def test_malformed_json_is_a_400_on_every_operation_with_a_body(client, fuzz_caller, label):
+    answered = {}
+    for operation in _operations_with_a_json_body():
+        path, exists = _concrete(operation.path)
+        response = client.generic(
+            operation.method.upper(), path, MALFORMED_JSON[label], content_type="application/json", headers=fuzz_caller
+        )
+        answered[f"{operation.method.upper()} {operation.path}"] = response.status_code
+        if exists:
+            assert response.status_code == 400, (operation.path, response.content)
+            assert response.json()["detail"].startswith("JSON parse error - "), response.content
+        else:
+            assert response.status_code in (400, 404), (operation.path, response.content)
+    assert answered.get(f"POST {API}keys/") == 400, answered
