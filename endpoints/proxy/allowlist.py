@@ -1,76 +1,235 @@
-"""Which request fields a client may send, per endpoint type (an allowlist, never a blocklist).
+"""Which request fields a client may send per route, and what each must hold: one table per route.
 
-LiteLLM honours hundreds of extra keyword arguments, and copies unknown ones
-into the upstream body: ``api_base``/``base_url`` would send the gateway's
-provider key to a host of the client's choosing, ``api_key`` swaps it,
-``mock_response`` skips the provider, ``_target_order`` skips priority 1,
-``extra_headers`` adds upstream headers, ``metadata`` feeds callbacks. So the
-proxy forwards only the fields of each public API (OpenAI's, or Anthropic's
-on ``/v1/messages``) and refuses anything else with a 400 naming the field.
+An allowlist, never a blocklist. LiteLLM honours hundreds of extra keyword
+arguments, and copies unknown ones into the upstream body: ``api_base`` /
+``base_url`` would send the gateway's provider key to a host of the client's
+choosing, ``api_key`` swaps it, ``mock_response`` skips the provider,
+``_target_order`` skips priority 1, ``extra_headers`` adds upstream headers,
+``metadata`` feeds callbacks. So the proxy forwards only the fields of each
+public API (OpenAI's, or Anthropic's on ``/v1/messages``) and refuses
+anything else with a 400 naming the field.
+
+The same tables type every field (see ``validators.py``), so malformed
+input is a 400 here instead of a LiteLLM crash that the Router retries and
+reports as a 502, and numbers are bounded before they reach a provider.
+Bounds follow the public APIs; the caps on token counts and sizes are only
+there to refuse absurd values. ``tests/proxy/test_fuzz_proxy.py`` generates
+bodies from these tables.
 """
 
 from __future__ import annotations
 
-SAMPLING = {"temperature", "top_p", "n", "stop", "max_tokens", "presence_penalty", "frequency_penalty"}
-SAMPLING |= {"logit_bias", "logprobs", "seed", "user"}
+from typing import Any
 
-CHAT = SAMPLING | {
-    "messages",
-    "stream",
-    "stream_options",
-    "max_completion_tokens",
-    "top_logprobs",
-    "response_format",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "functions",
-    "function_call",
-    "reasoning_effort",
-    "verbosity",
-    "modalities",
-    "audio",
-    "prediction",
-    "web_search_options",
-    "service_tier",
-    "safety_identifier",
-    "prompt_cache_key",
+from litellm.types.llms.openai import ValidUserMessageContentTypes
+
+from endpoints.proxy.calls import SPEECH_CONTENT_TYPES
+from endpoints.proxy.errors import ProxyError
+from endpoints.proxy.validators import (
+    AnyOf,
+    Arr,
+    Bool,
+    Int,
+    Invalid,
+    Message,
+    Num,
+    Obj,
+    Part,
+    Role,
+    Str,
+    Upload,
+    Validator,
+    check_body,
+)
+
+MAX_TOKENS = 1_000_000  # above any model's output limit; larger values are mistakes or probes
+INT64 = 2**63 - 1
+
+TEXT = Str()
+TOKENS = Int(1, MAX_TOKENS)
+TOKEN_IDS = Arr(Int(0, 2**32))
+STRINGS = Arr(TEXT)
+OBJECT = Obj()
+
+# -- OpenAI chat messages ------------------------------------------------------
+PART_FIELDS: dict[str, Validator] = {
+    "text": TEXT,
+    "image_url": AnyOf(TEXT, Obj({"url": TEXT, "detail": TEXT}, required=("url",))),
+    "input_audio": Obj({"data": TEXT, "format": TEXT}),
+    "file": Obj({"file_id": TEXT, "file_data": TEXT, "filename": TEXT}),
+    "refusal": TEXT,
+}
+PART = Part({"type": Str(min_length=1), **PART_FIELDS})
+# LiteLLM refuses (with a bare Exception, so a 502) user parts of any other type.
+USER_PART = Part({"type": Str(choices=tuple(ValidUserMessageContentTypes)), **PART_FIELDS})
+CONTENT = AnyOf(TEXT, Arr(PART))
+TOOL_CALL = Obj({"id": TEXT, "type": TEXT, "function": Obj({"name": TEXT, "arguments": TEXT})})
+CHAT_MESSAGE = Message(
+    roles={
+        "system": Role(CONTENT),
+        "developer": Role(CONTENT),
+        "user": Role(AnyOf(TEXT, Arr(USER_PART))),
+        "assistant": Role(CONTENT, required=False),  # may carry tool_calls instead
+        "tool": Role(CONTENT),
+        "function": Role(CONTENT, required=False),
+    },
+    fields={
+        "name": TEXT,
+        "tool_calls": Arr(TOOL_CALL),
+        "tool_call_id": TEXT,
+        "function_call": Obj({"name": TEXT, "arguments": TEXT}),
+        "refusal": TEXT,
+    },
+)
+FUNCTION = Obj(
+    {"name": Str(min_length=1), "description": TEXT, "parameters": OBJECT, "strict": Bool()}, required=("name",)
+)
+TOOL = Obj({"type": Str(min_length=1), "function": FUNCTION}, required=("type",))
+
+# -- the tables ----------------------------------------------------------------
+SAMPLING: dict[str, Validator] = {
+    "temperature": Num(0, 2),
+    "top_p": Num(0, 1),
+    "n": Int(1, 128),
+    "stop": AnyOf(TEXT, STRINGS),
+    "max_tokens": TOKENS,
+    "presence_penalty": Num(-2, 2),
+    "frequency_penalty": Num(-2, 2),
+    "logit_bias": Obj(values=Num(-100, 100)),
+    "seed": Int(-INT64 - 1, INT64),
+    "user": TEXT,
+}
+STREAMING: dict[str, Validator] = {
+    "stream": Bool(),
+    "stream_options": Obj({"include_usage": Bool(), "include_obfuscation": Bool()}),
 }
 
-COMPLETION = SAMPLING | {"prompt", "suffix", "echo", "best_of", "stream", "stream_options"}
-EMBEDDING = {"input", "dimensions", "encoding_format", "user"}
-IMAGE_GENERATION = {"prompt", "n", "size", "quality", "style", "response_format", "background", "output_format", "user"}
-AUDIO_TRANSCRIPTION = {"file", "language", "prompt", "response_format", "temperature", "timestamp_granularities"}
-AUDIO_SPEECH = {"input", "voice", "response_format", "speed", "instructions"}
-MODERATION = {"input"}
-RERANK = {"query", "documents", "top_n", "return_documents", "max_chunks_per_doc"}
-
-ANTHROPIC_MESSAGES = {
-    "messages",
-    "system",
-    "max_tokens",
-    "metadata",
-    "stop_sequences",
-    "stream",
-    "temperature",
-    "top_p",
-    "top_k",
-    "tools",
-    "tool_choice",
-    "thinking",
+CHAT: dict[str, Validator] = {
+    **SAMPLING,
+    **STREAMING,
+    "messages": Arr(CHAT_MESSAGE),
+    "logprobs": Bool(),
+    "top_logprobs": Int(0, 20),
+    "max_completion_tokens": TOKENS,
+    "response_format": Obj(
+        {
+            "type": Str(choices=("text", "json_object", "json_schema")),
+            "json_schema": Obj({"name": TEXT, "description": TEXT, "schema": OBJECT, "strict": Bool()}),
+        },
+        required=("type",),
+    ),
+    "tools": Arr(TOOL),
+    "tool_choice": AnyOf(Str(choices=("none", "auto", "required")), Obj({"type": TEXT, "function": OBJECT})),
+    "parallel_tool_calls": Bool(),
+    "functions": Arr(FUNCTION),
+    "function_call": AnyOf(TEXT, Obj({"name": TEXT})),
+    "reasoning_effort": TEXT,
+    "verbosity": TEXT,
+    "modalities": STRINGS,
+    "audio": Obj({"voice": AnyOf(TEXT, OBJECT), "format": TEXT}),
+    "prediction": Obj({"type": TEXT, "content": CONTENT}),
+    "web_search_options": OBJECT,
+    "service_tier": TEXT,
+    "safety_identifier": TEXT,
+    "prompt_cache_key": TEXT,
 }
 
-ALLOWED_FIELDS: dict[str, frozenset[str]] = {
-    "chat": frozenset(CHAT),
-    "completion": frozenset(COMPLETION),
-    "embedding": frozenset(EMBEDDING),
-    "image_generation": frozenset(IMAGE_GENERATION),
-    "audio_transcription": frozenset(AUDIO_TRANSCRIPTION),
-    "audio_speech": frozenset(AUDIO_SPEECH),
-    "moderation": frozenset(MODERATION),
-    "rerank": frozenset(RERANK),
-    "anthropic_messages": frozenset(ANTHROPIC_MESSAGES),
+PROMPT = AnyOf(TEXT, STRINGS, TOKEN_IDS, Arr(TOKEN_IDS))
+COMPLETION: dict[str, Validator] = {
+    **SAMPLING,
+    **STREAMING,
+    "prompt": PROMPT,
+    "suffix": TEXT,
+    "echo": Bool(),
+    "best_of": Int(0, 20),
+    "logprobs": Int(0, 5),
 }
+
+EMBEDDING: dict[str, Validator] = {
+    "input": PROMPT,
+    "dimensions": Int(1, 16_384),
+    "encoding_format": Str(choices=("float", "base64")),
+    "user": TEXT,
+}
+
+IMAGE_GENERATION: dict[str, Validator] = {
+    "prompt": Str(min_length=1),
+    "n": Int(1, 10),
+    "size": TEXT,
+    "quality": TEXT,
+    "style": TEXT,
+    "response_format": Str(choices=("url", "b64_json")),
+    "background": TEXT,
+    "output_format": TEXT,
+    "user": TEXT,
+}
+
+# Multipart: every field arrives as text; _read_multipart types temperature
+# and timestamp_granularities[] before these checks run.
+AUDIO_TRANSCRIPTION: dict[str, Validator] = {
+    "file": Upload(),
+    "language": TEXT,
+    "prompt": TEXT,
+    "response_format": Str(choices=("json", "text", "srt", "verbose_json", "vtt")),
+    "temperature": Num(0, 1),
+    "timestamp_granularities": Arr(Str(choices=("word", "segment"))),
+}
+
+AUDIO_SPEECH: dict[str, Validator] = {
+    "input": Str(min_length=1),
+    "voice": AnyOf(Str(min_length=1), Obj({"id": Str(min_length=1)}, required=("id",))),
+    "response_format": Str(choices=tuple(SPEECH_CONTENT_TYPES)),
+    "speed": Num(0.25, 4.0),
+    "instructions": TEXT,
+}
+
+MODERATION: dict[str, Validator] = {
+    "input": AnyOf(TEXT, STRINGS, Arr(PART)),
+}
+
+RERANK: dict[str, Validator] = {
+    "query": Str(min_length=1),
+    "documents": AnyOf(STRINGS, Arr(OBJECT)),
+    "top_n": Int(1, 10_000),
+    "return_documents": Bool(),
+    "max_chunks_per_doc": Int(1, 10_000),
+}
+
+# -- Anthropic Messages ----------------------------------------------------------
+BLOCK = Part({"type": Str(min_length=1), "text": TEXT})
+ANTHROPIC_CONTENT = AnyOf(TEXT, Arr(BLOCK))
+ANTHROPIC_MESSAGES: dict[str, Validator] = {
+    "messages": Arr(Message(roles={"user": Role(ANTHROPIC_CONTENT), "assistant": Role(ANTHROPIC_CONTENT)})),
+    "system": AnyOf(TEXT, Arr(BLOCK)),
+    "max_tokens": TOKENS,
+    # Only user_id: anything else would reach LiteLLM's callbacks.
+    "metadata": Obj({"user_id": TEXT}, closed=True),
+    "stop_sequences": STRINGS,
+    "stream": Bool(),
+    "temperature": Num(0, 1),
+    "top_p": Num(0, 1),
+    "top_k": Int(0, MAX_TOKENS),
+    "tools": Arr(Obj({"name": Str(min_length=1), "description": TEXT, "input_schema": OBJECT, "type": TEXT})),
+    "tool_choice": Obj(
+        {"type": Str(choices=("auto", "any", "tool", "none")), "name": TEXT, "disable_parallel_tool_use": Bool()},
+        required=("type",),
+    ),
+    "thinking": Obj({"type": Str(choices=("enabled", "disabled")), "budget_tokens": TOKENS}, required=("type",)),
+}
+
+SCHEMAS: dict[str, dict[str, Validator]] = {
+    "chat": CHAT,
+    "completion": COMPLETION,
+    "embedding": EMBEDDING,
+    "image_generation": IMAGE_GENERATION,
+    "audio_transcription": AUDIO_TRANSCRIPTION,
+    "audio_speech": AUDIO_SPEECH,
+    "moderation": MODERATION,
+    "rerank": RERANK,
+    "anthropic_messages": ANTHROPIC_MESSAGES,
+}
+
+ALLOWED_FIELDS: dict[str, frozenset[str]] = {route: frozenset(table) for route, table in SCHEMAS.items()}
 
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "chat": ("messages",),
@@ -85,24 +244,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def check_fields(kind: str, body: dict) -> tuple[str, str] | None:
-    """Return ``(param, message)`` for the first problem in ``body``, or None when it is acceptable."""
-    allowed = ALLOWED_FIELDS[kind]
-    for name in body:
-        if name == "model":
-            continue
-        if name not in allowed:
-            return name, f"Unrecognized request argument supplied: {name}"
-    for name in REQUIRED_FIELDS[kind]:
-        if body.get(name) in (None, "", []):
-            return name, f"Missing required parameter: '{name}'."
-    if kind in ("chat", "anthropic_messages") and not isinstance(body.get("messages"), list):
-        return "messages", "'messages' must be an array of message objects."
-    if "stream_options" in body and not isinstance(body["stream_options"], dict):
-        return "stream_options", "'stream_options' must be an object."
-    if kind == "anthropic_messages" and "metadata" in body:
-        # Anthropic's metadata only carries user_id; anything else would reach LiteLLM's callbacks.
-        metadata = body["metadata"]
-        if not isinstance(metadata, dict) or set(metadata) - {"user_id"}:
-            return "metadata", "Only metadata.user_id is accepted."
-    return None
+def check_fields(kind: str, body: dict[str, Any]) -> None:
+    """Raise a 400 ``ProxyError`` naming the first field of ``body`` that is not allowed or not well-formed."""
+    try:
+        check_body(SCHEMAS[kind], REQUIRED_FIELDS[kind], body)
+    except Invalid as problem:
+        raise ProxyError(400, problem.message, param=problem.param, code=problem.code) from None

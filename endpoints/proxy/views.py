@@ -17,7 +17,9 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
@@ -36,6 +38,7 @@ from endpoints.proxy.errors import ProxyError, database_unavailable, from_provid
 from endpoints.proxy.ratelimit import headers_for, limiter
 from endpoints.proxy.state import Caller, EndpointInfo, state
 from endpoints.proxy.usage import Usage, recorder
+from gateway_site.parsers import MAX_JSON_DEPTH, JSONTooDeep, strict_loads
 from gatewaylib import egress
 from gatewaylib.db import DatabaseUnavailable, run_in_thread
 from gatewaylib.drain import Ticket, drain
@@ -139,31 +142,61 @@ async def authenticate(call: Call) -> Caller:
 
 async def read_body(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
     request = call.request
-    length = int(request.headers.get("content-length") or 0)
+    try:
+        length = int(request.headers.get("content-length") or 0)
+    except ValueError:
+        raise ProxyError(400, "The Content-Length header is not a number.", code="invalid_request") from None
     if length > settings.GATEWAY_MAX_BODY_BYTES:
-        raise ProxyError(413, f"Request body is larger than {settings.GATEWAY_MAX_BODY_BYTES} bytes.", code="too_large")
+        raise _too_large()
     if call.route == "audio_transcription":
         return await sync_to_async(_read_multipart, thread_sensitive=False)(request)
     try:
-        body = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ProxyError(400, "The request body is not valid JSON.", code="invalid_json") from None
+        raw = request.body  # a chunked body has no Content-Length: Django measures what arrived
+    except RequestDataTooBig:
+        raise _too_large() from None
+    if len(raw) > settings.GATEWAY_MAX_BODY_BYTES:
+        raise _too_large()
+    try:
+        body = strict_loads(raw or b"null")
+    except JSONTooDeep:
+        message = f"The request body nests JSON more than {MAX_JSON_DEPTH} levels deep."
+        raise ProxyError(400, message, code="invalid_json") from None
+    except ValueError as exc:  # UnicodeDecodeError included; the detail names a position, never content
+        raise ProxyError(400, f"The request body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise ProxyError(400, "The request body must be a JSON object.", code="invalid_json")
     return body, {}
 
 
+def _too_large() -> ProxyError:
+    return ProxyError(413, f"Request body is larger than {settings.GATEWAY_MAX_BODY_BYTES} bytes.", code="too_large")
+
+
 def _read_multipart(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
-    body: dict[str, Any] = dict(request.POST.items())
-    upload = request.FILES.get("file")
+    try:
+        form, files = request.POST, request.FILES
+    except RequestDataTooBig:
+        raise _too_large() from None
+    except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent) as exc:
+        message = f"The request body is not valid multipart/form-data: {exc}"
+        raise ProxyError(400, message, code="invalid_multipart") from None
+    # Arrays arrive as repeated ``name[]`` parts (the OpenAI SDKs' encoding).
+    body: dict[str, Any] = {}
+    for name, values in form.lists():
+        if name.endswith("[]"):
+            body[name[:-2]] = values
+        else:
+            body[name] = values[-1]
+    upload = files.get("file")
     if upload is None:
         raise ProxyError(400, "Missing required parameter: 'file'.", param="file", code="missing_file")
     body["file"] = (upload.name, upload.read(), upload.content_type or "application/octet-stream")
-    if "temperature" in body:
+    if isinstance(body.get("temperature"), str):
         try:
             body["temperature"] = float(body["temperature"])
         except ValueError:
-            raise ProxyError(400, "'temperature' must be a number.", param="temperature") from None
+            message = "Invalid type for 'temperature': expected a number, but got a string instead."
+            raise ProxyError(400, message, param="temperature", code="invalid_type") from None
     return body, {}
 
 
