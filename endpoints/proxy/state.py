@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import logging
 import time
 import uuid
@@ -199,12 +200,45 @@ def _live_router_keys(endpoint_ids: set[uuid.UUID]) -> set[tuple[uuid.UUID, int]
 
 
 def _retire(entry: RouterEntry) -> None:
-    """Unhook the Router from LiteLLM's process-wide registries and forget its secrets."""
+    """Unhook the Router from LiteLLM's process-wide registries and forget its secrets.
+
+    The Router's internals are full of reference cycles that only the
+    garbage collector's full pass frees (hundreds of milliseconds with
+    LiteLLM loaded, on the event loop); deleting its deployments first lets
+    the decrypted secrets go at once, with the deployment rows that hold them.
+    """
     live_secrets.discard(entry.secrets)
     try:
+        for deployment in entry.router.get_model_list() or []:
+            entry.router.delete_deployment(id=deployment["model_info"]["id"])
         entry.router.retire()
+        _forget_litellm_clients(entry.secrets)
     except Exception:  # retiring is best effort; the object is dropped either way
         logger.debug("router retire failed", exc_info=True)
+
+
+def _forget_litellm_clients(secrets: tuple[str, ...]) -> None:
+    """Drop LiteLLM's cached SDK clients for these secrets (they outlive the Router otherwise).
+
+    LiteLLM caches one SDK client per credential for up to ten minutes, with
+    the key inside the client and inside the cache key; its cache has no call
+    to forget a credential, so its entries (and their expiry records) are
+    removed here.
+    """
+    import litellm
+
+    cache = getattr(litellm, "in_memory_llm_clients_cache", None)
+    if cache is None or not secrets:
+        return
+
+    def holds_secret(key: str, client: Any) -> bool:
+        return any(secret in key or getattr(client, "api_key", None) == secret for secret in secrets)
+
+    for key, client in list(cache.cache_dict.items()):
+        if holds_secret(key, client):
+            cache.delete_cache(key)
+    cache.expiration_heap = [item for item in cache.expiration_heap if item[1] in cache.ttl_dict]
+    heapq.heapify(cache.expiration_heap)
 
 
 def _load_caller(raw_token: str) -> Caller | None:

@@ -15,6 +15,9 @@ from gatewaylib.scrub import Scrubber
 class FakeRouter:
     retired = 0
 
+    def get_model_list(self):
+        return []
+
     def retire(self):
         FakeRouter.retired += 1
 
