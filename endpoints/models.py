@@ -144,6 +144,9 @@ class RequestLog(models.Model):
     """One proxied request: who, which model served it, status, latency, tokens, cost. No content."""
 
     id = models.BigAutoField(primary_key=True)
+    # The x-request-id the client saw; unique, so a batch written twice (the
+    # database acknowledged a commit the writer never heard of) lands once.
+    request_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="request_logs")
     endpoint_model_id = models.UUIDField(null=True, blank=True)
     model_served = models.CharField(max_length=255, blank=True)

@@ -74,6 +74,13 @@ def parse_database_url(url: str) -> dict[str, Any]:
         raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from None
     if scheme != "sqlite" and not config.get("NAME"):
         raise ImproperlyConfigured("DATABASE_URL must name a database, e.g. postgres://user@host:5432/gateway")
+    if scheme != "sqlite":
+        # A database that stops answering (frozen, or gone without a reset)
+        # must fail a connection attempt or an idle connection within
+        # seconds, not hang the thread that asked (libpq's own parameters).
+        config.setdefault("OPTIONS", {}).update(
+            connect_timeout=5, keepalives=1, keepalives_idle=30, keepalives_interval=5, keepalives_count=3
+        )
     if scheme == "sqlite":
         # WAL lets the proxy's usage writer and the UI read at the same time.
         config.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"

@@ -22,6 +22,8 @@ from decimal import Decimal
 
 from prometheus_client import Counter, Histogram
 
+from gatewaylib.outage import Outage
+
 logger = logging.getLogger(__name__)
 
 REQUESTS = Counter("gateway_requests_total", "Proxied requests", ["endpoint", "model", "status"])
@@ -46,6 +48,7 @@ class Usage:
     endpoint_name: str
     status_code: int
     latency_ms: float
+    request_id: uuid.UUID | None = None
     endpoint_model_id: str | None = None
     model_served: str = ""
     user_id: int | None = None
@@ -69,6 +72,8 @@ class UsageRecorder:
         self._wake = threading.Event()
         # Tests pause the background writer while they reset the database.
         self.paused = False
+        # One line when writing starts failing (rows are kept), one when it recovers.
+        self.outage = Outage(logger, "writing usage rows")
 
     def record(self, usage: Usage) -> None:
         model = usage.model_served or "none"
@@ -126,8 +131,9 @@ class UsageRecorder:
                     _write(batch)
                 except Exception as exc:
                     if not _shutting_down():
-                        logger.warning("usage rows kept for retry (%d): %s", len(self._backlog), exc.__class__.__name__)
+                        self.outage.failed(exc)
                     break
+                self.outage.ok()
                 del self._backlog[: len(batch)]
                 written += len(batch)
             return written
@@ -149,6 +155,7 @@ def _write(batch: list[Usage]) -> None:
     live = set(Endpoint.objects.filter(pk__in={u.endpoint_id for u in batch}).values_list("pk", flat=True))
     rows = [
         RequestLog(
+            request_id=u.request_id,
             endpoint_id=u.endpoint_id,
             endpoint_model_id=uuid.UUID(u.endpoint_model_id) if u.endpoint_model_id else None,
             model_served=u.model_served[:255],
@@ -173,7 +180,7 @@ def _write(batch: list[Usage]) -> None:
         if u.token_id:
             last_used[u.token_id] = max(u.created_at, last_used.get(u.token_id, u.created_at))
     with transaction.atomic():
-        RequestLog.objects.bulk_create(rows)
+        RequestLog.objects.bulk_create(rows, ignore_conflicts=True)
         minute_ago = datetime.now(UTC).timestamp() - 60
         for token_id, when in last_used.items():
             stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=datetime.fromtimestamp(minute_ago, UTC))

@@ -88,6 +88,7 @@ class Call:
             )
         recorder.record(
             Usage(
+                request_id=uuid.UUID(self.request_id),
                 endpoint_id=self.endpoint.id,
                 endpoint_name=self.endpoint.name,
                 status_code=status,
