@@ -394,10 +394,29 @@ def stream_response(call: Call, stream: Any, client_wants_usage: bool, scrubber:
             if call.in_flight is not None:  # drain: the stream, and its usage, are done
                 call.in_flight.done()
 
-    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    response = StreamingHttpResponse(_Events(events(), call), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return call.respond(response)
+
+
+class _Events:
+    """A stream's events, closable: Django closes a response's content when it is done with it.
+
+    A client that leaves before the first event never starts the generator,
+    so its ``finally`` never runs; closing still ends the request's place in
+    the drain count (``Ticket.done`` is idempotent).
+    """
+
+    def __init__(self, events: AsyncIterator[bytes], call: Call) -> None:
+        self._events, self._call = events, call
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._events
+
+    def close(self) -> None:
+        if self._call.in_flight is not None:
+            self._call.in_flight.done()
 
 
 def _withheld_frame(call: Call) -> bytes:
@@ -457,12 +476,16 @@ async def invocations(request: HttpRequest, endpoint_name: str) -> HttpResponse:
 
 @csrf_exempt
 async def unknown_route(request: HttpRequest, rest: str) -> HttpResponse:
+    if drain.draining:
+        return _shutting_down().response()
     return ProxyError(404, f"Unknown API route: {request.path}", code="unknown_url").response()
 
 
 @require_GET
 async def list_models(request: HttpRequest) -> HttpResponse:
     """Running endpoints the caller may USE, in OpenAI's list shape."""
+    if drain.draining:
+        return _shutting_down().response()
     call = Call(request, "chat")
     try:
         caller = await authenticate(call)

@@ -129,3 +129,24 @@ def test_the_drain_time_bounds_the_wait(slow_stream, report):
 
 def post(gateway: GatewayProcess, path: str, token: str, body: dict) -> httpx.Response:
     return httpx.post(f"{gateway.url}{path}", headers={"Authorization": f"Bearer {token}"}, json=body, timeout=10)
+
+
+def test_a_stream_closed_before_its_first_event_leaves_the_drain_count():
+    # A client that goes away before the stream starts never runs the
+    # generator's ``finally``; Django still closes the response's content.
+    from django.http import HttpRequest, StreamingHttpResponse
+
+    from endpoints.proxy.views import Call, _Events
+    from gatewaylib.drain import drain
+
+    async def never_started():
+        yield b"data: {}\n\n"
+
+    call = Call(HttpRequest(), "chat")
+    before = drain.in_flight()
+    call.in_flight = drain.enter()
+    response = StreamingHttpResponse(_Events(never_started(), call), content_type="text/event-stream")
+    assert drain.in_flight() == before + 1
+    response.close()
+    response.close()  # closing twice counts once
+    assert drain.in_flight() == before
