@@ -25,13 +25,13 @@ from django.forms.models import BaseInlineFormSet
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html
-from guardian.admin import GuardedModelAdmin
 from rest_framework.exceptions import APIException, ValidationError
 
 from catalog import services as catalog
 from endpoints import admin_services, lifecycle, services
 from endpoints.models import Binding, Endpoint, EndpointModel, RequestLog, Revision, Status
 from endpoints.validation import ENDPOINT_MODES, ModelSpec, validate_models
+from sharing.admin import SharedObjectAdmin
 
 # ``validate_models`` names a model's key ``key_id``; the inline form calls it ``key``.
 _FORM_FIELDS = {"key_id": "key"}
@@ -154,7 +154,7 @@ class BindingInline(admin.TabularInline):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(GuardedModelAdmin):
+class EndpointAdmin(SharedObjectAdmin):
     list_display = ["name", "endpoint_type", "status", "config_version", "created_by", "started_at"]
     list_filter = ["status", "endpoint_type"]
     search_fields = ["name", "description"]

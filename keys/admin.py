@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
 
 from keys import services
 from keys.forms import KeyForm
 from keys.models import Key
+from sharing.admin import SharedObjectAdmin
 
 
 @admin.register(Key)
-class KeyAdmin(GuardedModelAdmin):
+class KeyAdmin(SharedObjectAdmin):
     """Keys in the admin: the secret is write-only and only its masked hint is ever displayed."""
 
     form = KeyForm

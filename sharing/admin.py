@@ -30,8 +30,10 @@ from django.db import router, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
+from guardian.admin import GuardedModelAdmin
 
 from sharing import services
+from sharing.levels import Level, level_from_codename
 from sharing.services import Departure
 
 User = get_user_model()
@@ -131,3 +133,48 @@ class GroupAdmin(KeepsManagersAdmin, auth_admin.GroupAdmin):
 
     def departure(self, pks: set[Any]) -> Departure:
         return Departure(groups=pks)
+
+
+# -- the object-permission pages of shared objects (keys, endpoints) ----------------------------------
+#
+# guardian's admin pages assign and remove permission rows directly. Here the
+# same pages go through ``sharing.services``: the highest level ticked
+# becomes the principal's one level (a grant replaces the previous one), no
+# level ticked revokes, the last manager stays, and each change is audited.
+
+
+def _sharing_form(base: type, principal_attr: str, actor: Any) -> type:
+    class SharingPermissionsForm(base):
+        def clean(self) -> dict[str, Any]:
+            data = super().clean()
+            level = self.chosen_level()
+            principal = getattr(self, principal_attr)
+            try:
+                if level is None or level < Level.MANAGE:
+                    services.refuse_orphans(Departure(revoked={(self.obj, principal)}), "This", field="permissions")
+            except ValidationError as exc:
+                self.add_error(None, exc.messages)
+            return data
+
+        def chosen_level(self) -> Level | None:
+            levels = [level_from_codename(code) for code in self.cleaned_data.get("permissions", [])]
+            return max((level for level in levels if level is not None), default=None)
+
+        def save_obj_perms(self) -> None:
+            principal, level = getattr(self, principal_attr), self.chosen_level()
+            if level is None:
+                services.revoke(self.obj, principal, actor=actor)
+            else:
+                services.grant(self.obj, principal, level, actor=actor)
+
+    return SharingPermissionsForm
+
+
+class SharedObjectAdmin(GuardedModelAdmin):
+    """guardian's object-permission pages, writing through ``sharing.services`` (see above)."""
+
+    def get_obj_perms_manage_user_form(self, request: HttpRequest) -> type:
+        return _sharing_form(super().get_obj_perms_manage_user_form(request), "user", request.user)
+
+    def get_obj_perms_manage_group_form(self, request: HttpRequest) -> type:
+        return _sharing_form(super().get_obj_perms_manage_group_form(request), "group", request.user)

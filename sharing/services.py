@@ -143,6 +143,7 @@ def _principal(principal: AbstractBaseUser | Group) -> dict[str, str]:
 @transaction.atomic
 def grant(obj: Model, principal: AbstractBaseUser | Group, level: Level, *, actor: Any = None) -> Grant:
     """Give ``principal`` exactly ``level`` on ``obj``, replacing any level it held."""
+    _lock(obj)
     if level < Level.MANAGE:  # a lower level ends any MANAGE the principal held
         _ensure_a_manager_remains(obj, principal, field="level")
     _clear(obj, principal)
@@ -155,11 +156,17 @@ def grant(obj: Model, principal: AbstractBaseUser | Group, level: Level, *, acto
 @transaction.atomic
 def revoke(obj: Model, principal: AbstractBaseUser | Group, *, actor: Any = None) -> bool:
     """Remove every level ``principal`` holds on ``obj``; False when it held none."""
+    _lock(obj)
     _ensure_a_manager_remains(obj, principal, field="group" if isinstance(principal, Group) else "user")
     removed = _clear(obj, principal) > 0
     if removed and actor is not None:
         audit.record(actor, "unshare", obj, _principal(principal))
     return removed
+
+
+def _lock(obj: Model) -> None:
+    """Serialise changes to one object's grants: two managers stepping down at once must not both pass the check."""
+    type(obj).objects.select_for_update().filter(pk=obj.pk).exists()
 
 
 def grant_creator(obj: Model, user: AbstractBaseUser) -> None:
