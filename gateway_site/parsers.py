@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding
 
 MAX_JSON_DEPTH = 64
+_CONTAINERS = (dict, list)
+# A \uD800-\uDFFF escape; only then can the parsed strings hold a surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class JSONTooDeep(ValueError):
@@ -54,7 +58,7 @@ def strict_loads(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     # spares the walk for almost every body.
     if len(text) > 2 * max_depth and _brackets(text) > max_depth and _too_deep(value, max_depth):
         raise JSONTooDeep(f"nested more than {max_depth} levels deep")
-    if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(value):
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         # Escaped pairs (emoji) are fine; a lone one is not Unicode and fails
         # later when encoded (upstream calls, logs, PostgreSQL).
         raise ValueError("a string holds a lone UTF-16 surrogate escape, which is not Unicode")
@@ -74,15 +78,17 @@ def _brackets(text: str) -> int:
 
 
 def _too_deep(value: Any, limit: int) -> bool:
-    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        for child in node.values() if isinstance(node, dict) else node:
-            if isinstance(child, (dict, list)):
-                stack.append((child, depth + 1))
-    return False
+    return type(value) in _CONTAINERS and not _within(value, limit)
+
+
+def _within(node: dict | list, budget: int) -> bool:
+    # Recursion is bounded by ``budget`` (the cap), never by the input.
+    if budget == 0:
+        return False
+    for child in node.values() if type(node) is dict else node:
+        if type(child) in _CONTAINERS and not _within(child, budget - 1):
+            return False
+    return True
 
 
 class StrictJSONParser(JSONParser):
