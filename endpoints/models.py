@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from gatewaylib.validators import no_control_characters, no_control_characters_multiline
 from sharing.levels import level_permissions
 from sharing.models import SharedQuerySet
 
@@ -44,7 +45,7 @@ class Endpoint(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.SlugField(max_length=64, unique=True, help_text="What clients pass as `model`.")
     endpoint_type = models.CharField(max_length=32, choices=EndpointType.choices)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[no_control_characters_multiline])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STOPPED, editable=False)
     started_at = models.DateTimeField(null=True, blank=True, editable=False)
     stopped_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -106,8 +107,8 @@ class Binding(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="bindings")
-    resource_type = models.CharField(max_length=64)
-    resource_id = models.CharField(max_length=255)
+    resource_type = models.CharField(max_length=64, validators=[no_control_characters])
+    resource_id = models.CharField(max_length=255, validators=[no_control_characters])
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

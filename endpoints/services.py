@@ -199,6 +199,10 @@ def delete_endpoint(endpoint: Endpoint, *, actor: Any, force: bool = False) -> N
 
 
 def add_binding(endpoint: Endpoint, *, actor: Any, resource_type: str, resource_id: str) -> Binding:
+    # The UI passes these through from a query string; check them as the API does.
+    Binding(endpoint=endpoint, resource_type=resource_type, resource_id=resource_id).full_clean(
+        exclude=["endpoint", "created_by"], validate_unique=False, validate_constraints=False
+    )
     binding, _ = Binding.objects.get_or_create(
         endpoint=endpoint,
         resource_type=resource_type,

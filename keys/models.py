@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from gatewaylib.validators import no_control_characters, no_control_characters_multiline
 from keys import crypto
 from sharing.levels import level_permissions
 from sharing.models import SharedQuerySet
@@ -39,7 +40,7 @@ class Key(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
     provider = models.CharField(max_length=64, help_text="A provider of the catalog, e.g. openai.")
     secret_ciphertext = models.TextField(editable=False)
     masked_secret = models.CharField(max_length=32, editable=False, blank=True)
@@ -54,7 +55,7 @@ class Key(models.Model):
     organization = models.CharField(max_length=200, blank=True, help_text="OpenAI organization id.")
     region = models.CharField(max_length=64, blank=True, help_text="AWS region or Vertex AI location.")
     project = models.CharField(max_length=200, blank=True, help_text="Vertex AI or watsonx project.")
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, validators=[no_control_characters_multiline])
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )

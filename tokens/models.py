@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from gatewaylib.validators import no_control_characters
 from tokens import crypto
 
 
@@ -32,7 +33,7 @@ class GatewayToken(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gateway_tokens")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[no_control_characters])
     prefix = models.CharField(max_length=16, editable=False)
     lookup_id = models.CharField(max_length=crypto.LOOKUP_ID_LENGTH, unique=True, db_index=True, editable=False)
     digest = models.CharField(max_length=64, editable=False)
