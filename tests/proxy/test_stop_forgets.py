@@ -27,16 +27,16 @@ def holders(secret: str) -> list[str]:
     """Types of the live containers holding ``secret`` (as a value, or inside a string such as a header)."""
     found = []
     for obj in gc.get_objects():
-        if isinstance(obj, dict):
-            values = obj.values()
-        elif isinstance(obj, list | tuple | set | frozenset):
-            values = obj
-        else:
-            continue
         try:
+            if isinstance(obj, dict):
+                values = obj.values()
+            elif isinstance(obj, list | tuple | set | frozenset):
+                values = obj
+            else:
+                continue
             if any(type(value) is str and secret in value for value in values):
                 found.append(type(obj).__name__)
-        except RuntimeError:  # changed size while we looked (another thread)
+        except (RuntimeError, ReferenceError):  # changed while we looked (another thread), or a dead weak proxy
             continue
     return found
 
