@@ -118,12 +118,29 @@ def from_provider(exc: Exception, scrubber: Scrubber) -> ProxyError:
         return ProxyError(
             503, "The provider is unavailable.", code="provider_unavailable", headers={"Retry-After": "5"}
         )
+    if _request_rejected_before_sending(exc):
+        # LiteLLM checks a request against the provider's format before it
+        # sends anything and raises a bare ValueError (for example "Hosted
+        # VLLM does not support max_chunks_per_doc"); it then reports a
+        # connection error. The request, not the provider, is at fault.
+        return ProxyError(400, f"The provider cannot take this request: {detail}", code="unsupported_by_provider")
     if name in {"APIConnectionError", "ConnectError"} and status in (None, 500):
         return ProxyError(502, "The gateway could not reach the provider.", code="provider_unreachable")
     logger.warning("provider error %s (status %s): %s", name, status, detail)
     return ProxyError(
         502, f"The provider failed: {detail}" if detail else "The provider failed.", code="provider_error"
     )
+
+
+def _request_rejected_before_sending(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current) in (ValueError, TypeError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _retry_after(exc: Exception) -> str | None:

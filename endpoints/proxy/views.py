@@ -300,8 +300,7 @@ async def _pipeline(call: Call, route: str | None, endpoint_name: str | None) ->
             body, _ = await read_body(call)
             endpoint = await resolve(call, body.get("model"))
         check_callable(call, endpoint)
-        if problem := check_fields(call.route, body):
-            raise ProxyError(400, problem[1], param=problem[0], code="invalid_request")
+        check_fields(call.route, body)  # raises a 400 naming the field
         await apply_limits(call, endpoint)
         return await dispatch(call, endpoint, body)
     except ProxyError as error:

@@ -310,15 +310,15 @@ def test_every_field_with_a_valid_value_reaches_the_provider(gateway, world, rou
     assert world.upstream.stats()["total"] >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LiteLLM's hosted_vllm rerank raises a bare ValueError for a Cohere-only field; "
-    "the Router retries it and errors.from_provider maps it to 502 provider_unreachable",
-)
 def test_a_field_the_provider_cannot_take_is_a_4xx(gateway, world):
+    # LiteLLM's hosted_vllm rerank raises a bare ValueError for this Cohere-only field, before any call.
     endpoint_for(world, "rerank")
     response = post(gateway, world, "rerank", {"query": "q", "documents": ["a"], "max_chunks_per_doc": 2})
     assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_by_provider"
+    assert "Hosted VLLM does not support max_chunks_per_doc" in error["message"]
+    assert world.upstream.stats()["total"] == 0
 
 
 def _param_and_code(route: str, response: httpx.Response) -> tuple[str | None, str | None]:
