@@ -1,4 +1,4 @@
-"""ASGI entry point: ``daphne gateway_site.asgi:application`` serves the UI, API and proxy."""
+"""ASGI entry point: ``manage.py serve`` (uvicorn) serves the UI, API and proxy from ``application``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from gateway_site.body_limit import BodyLimit  # noqa: E402
 from gateway_site.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -31,7 +33,7 @@ threading.Thread(target=_warm_up, name="gateway-warm-up", daemon=True).start()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimit(django_asgi_app, settings.GATEWAY_MAX_BODY_BYTES),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
