@@ -141,7 +141,12 @@ async def authenticate(call: Call) -> Caller:
     return caller
 
 
-async def read_body(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
+# Above this (or with no Content-Length), reading the spooled body and parsing
+# it leave the event loop: a 25 MB body would stall every other request.
+LARGE_BODY_BYTES = 1024 * 1024
+
+
+async def read_body(call: Call) -> dict[str, Any]:
     request = call.request
     try:
         length = int(request.headers.get("content-length") or 0)
@@ -151,6 +156,12 @@ async def read_body(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
         raise _too_large()
     if call.route == "audio_transcription":
         return await sync_to_async(_read_multipart, thread_sensitive=False)(request)
+    if 0 < length <= LARGE_BODY_BYTES:
+        return _read_json(request)
+    return await sync_to_async(_read_json, thread_sensitive=False)(request)
+
+
+def _read_json(request: HttpRequest) -> dict[str, Any]:
     try:
         raw = request.body  # a chunked body has no Content-Length: Django measures what arrived
     except RequestDataTooBig:
@@ -166,14 +177,14 @@ async def read_body(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
         raise ProxyError(400, f"The request body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise ProxyError(400, "The request body must be a JSON object.", code="invalid_json")
-    return body, {}
+    return body
 
 
 def _too_large() -> ProxyError:
     return ProxyError(413, f"Request body is larger than {settings.GATEWAY_MAX_BODY_BYTES} bytes.", code="too_large")
 
 
-def _read_multipart(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+def _read_multipart(request: HttpRequest) -> dict[str, Any]:
     try:
         form, files = request.POST, request.FILES
     except RequestDataTooBig:
@@ -198,7 +209,7 @@ def _read_multipart(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any
         except ValueError:
             message = "Invalid type for 'temperature': expected a number, but got a string instead."
             raise ProxyError(400, message, param="temperature", code="invalid_type") from None
-    return body, {}
+    return body
 
 
 async def resolve(call: Call, name: Any) -> EndpointInfo:
@@ -295,9 +306,9 @@ async def _pipeline(call: Call, route: str | None, endpoint_name: str | None) ->
         if endpoint_name is not None:
             endpoint = await resolve(call, endpoint_name)
             call.route = route or endpoint.endpoint_type
-            body, _ = await read_body(call)
+            body = await read_body(call)
         else:
-            body, _ = await read_body(call)
+            body = await read_body(call)
             endpoint = await resolve(call, body.get("model"))
         check_callable(call, endpoint)
         check_fields(call.route, body)  # raises a 400 naming the field
