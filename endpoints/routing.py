@@ -88,7 +88,7 @@ def build_router(endpoint: Endpoint) -> tuple[Any, tuple[str, ...]]:
     import litellm
     from django.conf import settings
 
-    from endpoints.proxy.attempts import configure_litellm
+    from gatewaylib.llm import configure_litellm
 
     configure_litellm()
     deployments = model_list(endpoint)

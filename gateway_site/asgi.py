@@ -19,6 +19,7 @@ from django.conf import settings  # noqa: E402
 
 from gateway_site.body_limit import BodyLimit  # noqa: E402
 from gateway_site.routing import websocket_urlpatterns  # noqa: E402
+from proxy.asgi import ProxyApp  # noqa: E402
 
 
 def _warm_up() -> None:
@@ -33,7 +34,7 @@ threading.Thread(target=_warm_up, name="gateway-warm-up", daemon=True).start()
 
 application = ProtocolTypeRouter(
     {
-        "http": BodyLimit(django_asgi_app, settings.GATEWAY_MAX_BODY_BYTES),
+        "http": BodyLimit(ProxyApp(django_asgi_app), settings.GATEWAY_MAX_BODY_BYTES),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

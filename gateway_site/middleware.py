@@ -73,7 +73,7 @@ class ProxyFastPathMiddleware:
                 match = resolve(request.path_info)
             except Resolver404:
                 return await self.get_response(request)
-            if getattr(match.func, "__module__", "") == "endpoints.proxy.views":
+            if match.namespace == "proxy":
                 return await match.func(request, *match.args, **match.kwargs)
         return await self.get_response(request)
 

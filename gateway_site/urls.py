@@ -14,7 +14,7 @@ urlpatterns = [
     path("health/live", views.live, name="health-live"),
     path("health/ready", views.ready, name="health-ready"),
     path("metrics", views.metrics, name="metrics"),
-    path("", include("endpoints.proxy.urls")),
+    path("", include("proxy.urls", namespace="proxy")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("gateway_site.ui_urls")),

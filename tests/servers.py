@@ -88,8 +88,8 @@ def upstream(upstream_server):
 @pytest.fixture(autouse=True)
 def fresh_proxy_state():
     """Empty proxy caches per test; the usage writer runs (a fixture pauses it before the tables are emptied)."""
-    from endpoints.proxy.state import state
-    from endpoints.proxy.usage import recorder
+    from proxy.state import state
+    from proxy.usage import recorder
 
     state.clear()
     recorder.paused = False
@@ -100,7 +100,7 @@ def fresh_proxy_state():
 def drain_usage() -> None:
     """Write queued usage, then keep the background writer away while pytest-django
     empties the tables (on PostgreSQL, TRUNCATE against a concurrent INSERT can deadlock)."""
-    from endpoints.proxy.usage import recorder
+    from proxy.usage import recorder
 
     recorder.flush()
     recorder.paused = True

@@ -29,8 +29,8 @@ MARKER = "set-before-start"
 def test_the_full_journey(ui, upstream):
     from endpoints import lifecycle
     from endpoints.models import Endpoint
-    from endpoints.proxy.usage import recorder
     from gateway_site.celery import app as celery_app
+    from proxy.usage import recorder
 
     make_user("alice")
     make_user("bob")

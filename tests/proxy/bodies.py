@@ -1,4 +1,4 @@
-"""Request bodies for every proxy route, derived from the schema tables in ``endpoints/proxy/allowlist.py``.
+"""Request bodies for every proxy route, derived from the schema tables in ``proxy/allowlist.py``.
 
 Shared by the bad-input tests and the proxy fuzzer: where each route lives,
 an endpoint that can serve it, and a valid example or a wrongly typed value
@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from endpoints.proxy.allowlist import REQUIRED_FIELDS, SCHEMAS
-from endpoints.proxy.calls import ROUTE_PATHS, ROUTE_TYPES
-from endpoints.proxy.validators import AnyOf, Arr, Bool, Int, Message, Num, Obj, Str, Upload, Validator
+from proxy.allowlist import REQUIRED_FIELDS, SCHEMAS
+from proxy.routes import ROUTE_PATHS, ROUTE_TYPES
+from proxy.validators import AnyOf, Arr, Bool, Int, Message, Num, Obj, Str, Upload, Validator
 
 ROUTES = tuple(SCHEMAS)
 ENDPOINT = "target"

@@ -13,9 +13,9 @@ import re
 import httpx
 import pytest
 
-from endpoints.proxy.allowlist import REQUIRED_FIELDS, SCHEMAS
-from endpoints.proxy.validators import Int, Num
 from gateway_site.parsers import MAX_JSON_DEPTH
+from proxy.allowlist import REQUIRED_FIELDS, SCHEMAS
+from proxy.validators import Int, Num
 from tests.proxy.bodies import ENDPOINT, ROUTES, endpoint_for, example, minimal_body, path, post, wrong_type
 
 MESSAGES = [{"role": "user", "content": "hi"}]

@@ -6,7 +6,7 @@ import httpx
 import openai
 
 from endpoints.models import RequestLog
-from endpoints.proxy.usage import recorder
+from proxy.usage import recorder
 from tests.proxy.conftest import UPSTREAM_SECRET
 
 

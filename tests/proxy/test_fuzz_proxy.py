@@ -1,6 +1,6 @@
 """Fuzz every proxy route from its schema table: the gateway itself never answers 5xx.
 
-Bodies are generated from ``endpoints/proxy/allowlist.py``: each route's
+Bodies are generated from ``proxy/allowlist.py``: each route's
 required fields (usually valid), any subset of its other fields with valid
 values, invalid ones (wrong types, out-of-range and huge numbers, unknown
 choices, broken messages) or arbitrary JSON (deep nesting, NaN, unicode,
@@ -25,9 +25,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from endpoints.proxy.allowlist import REQUIRED_FIELDS, SCHEMAS
-from endpoints.proxy.validators import AnyOf, Arr, Bool, Int, Message, Num, Obj, Part, Str, Upload, Validator
 from gateway_site.parsers import MAX_JSON_DEPTH
+from proxy.allowlist import REQUIRED_FIELDS, SCHEMAS
+from proxy.validators import AnyOf, Arr, Bool, Int, Message, Num, Obj, Part, Str, Upload, Validator
 from tests.proxy.bodies import AUDIO, ENDPOINT, ROUTES, endpoint_for, path
 
 FUZZ_SETTINGS = settings(

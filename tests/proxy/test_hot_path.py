@@ -17,7 +17,7 @@ from django.db import connection
 from django.db.backends import utils as db_utils
 
 from endpoints.models import RequestLog
-from endpoints.proxy.usage import recorder
+from proxy.usage import recorder
 from tests.proxy.conftest import UPSTREAM_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,7 +95,7 @@ def test_usage_is_written_in_batches_after_the_response(gateway, world):
 
 
 def test_usage_survives_a_database_outage(gateway, world, monkeypatch):
-    from endpoints.proxy import usage
+    from proxy import usage
 
     world.endpoint()
     token = world.token(world.alice)

@@ -7,7 +7,7 @@ from collections import Counter
 import openai
 
 from endpoints.models import RequestLog
-from endpoints.proxy.usage import recorder
+from proxy.usage import recorder
 
 
 def chat(gateway, token, n=1, model="chat"):

@@ -7,9 +7,9 @@ import uuid
 
 import httpx
 
-from endpoints.proxy import state as state_module
-from endpoints.proxy.state import EndpointInfo, ProxyState, RouterEntry
 from gatewaylib.scrub import Scrubber
+from proxy import state as state_module
+from proxy.state import EndpointInfo, ProxyState, RouterEntry
 
 
 class FakeRouter:

@@ -16,9 +16,9 @@ import openai
 import pytest
 
 from endpoints import lifecycle, services
-from endpoints.proxy.state import state
 from fakeupstream import FakeUpstream
 from gatewaylib.scrub import live_secrets
+from proxy.state import state
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from endpoints.models import RequestLog
-from endpoints.proxy import usage
+from proxy import usage
 
 
 @pytest.mark.django_db

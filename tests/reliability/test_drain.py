@@ -133,19 +133,18 @@ def post(gateway: GatewayProcess, path: str, token: str, body: dict) -> httpx.Re
 
 def test_a_stream_closed_before_its_first_event_leaves_the_drain_count():
     # A client that goes away before the stream starts never runs the
-    # generator's ``finally``; Django still closes the response's content.
-    from django.http import HttpRequest, StreamingHttpResponse
-
-    from endpoints.proxy.views import Call, _Events
+    # generator's ``finally``; closing the response still ends its place.
     from gatewaylib.drain import drain
+    from proxy.http import Request, Response
+    from proxy.pipeline import Call
 
     async def never_started():
         yield b"data: {}\n\n"
 
-    call = Call(HttpRequest(), "chat")
+    call = Call(Request("POST", "/v1/chat/completions", {}), "chat")
     before = drain.in_flight()
     call.in_flight = drain.enter()
-    response = StreamingHttpResponse(_Events(never_started(), call), content_type="text/event-stream")
+    response = Response(stream=never_started(), on_close=call.end_of_stream)
     assert drain.in_flight() == before + 1
     response.close()
     response.close()  # closing twice counts once

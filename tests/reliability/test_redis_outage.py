@@ -67,7 +67,7 @@ def storage_failures(decision: str) -> float:
 def test_a_rate_limited_request_answers_within_the_bound(
     gateway, world, settings, caplog, report, kind, policy, expected
 ):
-    caplog.set_level(logging.WARNING, logger="endpoints.proxy.ratelimit")
+    caplog.set_level(logging.WARNING, logger="proxy.ratelimit")
     world.endpoint(rate_limit_rpm=1000)
     token = world.token(world.alice)
     assert chat(gateway, token)[0].status_code == 200  # caches warm: only the limiter meets Redis below
@@ -87,7 +87,7 @@ def test_a_rate_limited_request_answers_within_the_bound(
 
     statuses = [response.status_code for response, _ in results]
     seconds = [round(elapsed, 3) for _, elapsed in results]
-    episode_lines = [r.getMessage() for r in caplog.records if r.name == "endpoints.proxy.ratelimit"]
+    episode_lines = [r.getMessage() for r in caplog.records if r.name == "proxy.ratelimit"]
     report(redis=kind, policy=policy, statuses=statuses, request_seconds=seconds, log_lines=len(episode_lines))
     assert statuses == [expected] * REQUESTS, f"{statuses} under {policy}"
     assert max(seconds) < BOUND_SECONDS, f"a request took {max(seconds)} s with Redis {kind}"

@@ -84,8 +84,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
 
     def handle(self, *args, host: str, port: int, log_level: str, no_access_log: bool, **options) -> None:
-        from endpoints.proxy.usage import recorder
         from gateway_site.asgi import application
+        from proxy.usage import recorder
 
         config = uvicorn.Config(
             application,

@@ -21,6 +21,8 @@ from typing import Any
 from gatewaylib import invalidation
 from gatewaylib.db import DatabaseUnavailable, run_in_thread
 from gatewaylib.scrub import Scrubber, live_secrets
+from proxy import attempts
+from proxy.upstreams import direct_targets
 from sharing.levels import Level
 
 logger = logging.getLogger(__name__)
@@ -62,11 +64,38 @@ class EndpointInfo:
 
 @dataclass
 class RouterEntry:
-    """A Router with the decrypted secrets inside it, and the scrubber that keeps them out of replies."""
+    """A Router with the decrypted secrets inside it, and the scrubber that keeps them out of replies.
+
+    It also answers the direct path's three questions: where each deployment
+    is called for a route (``targets``, worked out once per route), which
+    deployment serves next (``pick``, the Router's choice), and what to do
+    after a failure (``report_failure``, so the Router cools it down).
+    """
 
     router: Any
     secrets: tuple[str, ...]
     scrubber: Scrubber
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 3  # one call and the Router's retries
+    _targets: dict[str, Any] = field(default_factory=dict)
+
+    def targets(self, route: str) -> dict[str, Any] | None:
+        if route not in self._targets:
+            self._targets[route] = direct_targets(route, self.deployments)
+        return self._targets[route]
+
+    async def pick(self, name: str, excluded: list[str]) -> str:
+        request = {"_excluded_deployment_ids": list(excluded)} if excluded else {}
+        deployment = await self.router.select(name, request)
+        return deployment["model_info"]["id"]
+
+    def report_failure(self, deployment_id: str, failure: Exception) -> bool:
+        """Tell the Router a deployment failed; True when it is now cooling down."""
+        try:
+            return bool(self.router.health().record_failure(deployment_id, failure, failure.status_code))
+        except Exception:  # the Router's bookkeeping must never turn a provider error into a 500
+            logger.warning("could not report a failure to the Router", exc_info=True)
+            return False
 
 
 class _Cache:
@@ -303,10 +332,17 @@ def _build_router(endpoint_id: uuid.UUID) -> RouterEntry:
     from endpoints import routing
     from endpoints.models import Endpoint
 
+    attempts.install()
     endpoint = Endpoint.objects.get(pk=endpoint_id)
     router, secrets = routing.build_router(endpoint)
     live_secrets.add(secrets)
-    return RouterEntry(router=router, secrets=secrets, scrubber=Scrubber(secrets))
+    return RouterEntry(
+        router=router,
+        secrets=secrets,
+        scrubber=Scrubber(secrets),
+        deployments=routing.model_list(endpoint),
+        attempts=1 + routing.ROUTER_SETTINGS["num_retries"],
+    )
 
 
 state = ProxyState()

@@ -29,8 +29,8 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 from prometheus_client import Counter
 
-from endpoints.proxy.errors import ProxyError
 from gatewaylib.outage import Outage
+from proxy.errors import ProxyError
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ provider secret before they leave the gateway.
 
 from __future__ import annotations
 
-import json
 import logging
 
-from django.http import HttpResponse
+import orjson
 
 from gatewaylib.scrub import Scrubber
+from proxy.http import Response, json_response
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +54,22 @@ class ProxyError(Exception):
         self.headers = headers or {}
         self.error_type = error_type
 
-    def response(self, flavour: str = "openai") -> HttpResponse:
+    def body(self, flavour: str = "openai") -> dict:
         if flavour == "anthropic":
             kind = self.error_type or ANTHROPIC_TYPES.get(self.status, "api_error")
-            body = {"type": "error", "error": {"type": kind, "message": self.message}}
-        else:
-            kind = self.error_type or OPENAI_TYPES.get(
-                self.status, "server_error" if self.status >= 500 else "invalid_request_error"
-            )
-            body = {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
-        response = HttpResponse(json.dumps(body), status=self.status, content_type="application/json")
-        for name, value in self.headers.items():
-            response[name] = value
-        return response
+            return {"type": "error", "error": {"type": kind, "message": self.message}}
+        kind = self.error_type or OPENAI_TYPES.get(
+            self.status, "server_error" if self.status >= 500 else "invalid_request_error"
+        )
+        return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
+
+    def response(self, flavour: str = "openai") -> Response:
+        return json_response(self.body(flavour), status=self.status, headers=dict(self.headers))
+
+    def event(self, flavour: str = "openai") -> bytes:
+        """The error as one SSE event, for a stream that has already started."""
+        prefix = b"event: error\n" if flavour == "anthropic" else b""
+        return prefix + b"data: " + orjson.dumps(self.body(flavour)) + b"\n\n"
 
 
 def database_unavailable() -> ProxyError:
@@ -80,6 +83,67 @@ def database_unavailable() -> ProxyError:
     )
 
 
+def timed_out() -> ProxyError:
+    return ProxyError(504, "The provider did not answer in time.", code="provider_timeout", error_type="timeout")
+
+
+def no_healthy_model() -> ProxyError:
+    return ProxyError(
+        503,
+        "Every model of this endpoint is cooling down after failures; retry shortly.",
+        code="no_healthy_model",
+        headers={"Retry-After": "5"},
+        error_type="service_unavailable",
+    )
+
+
+def unreachable() -> ProxyError:
+    return ProxyError(502, "The gateway could not reach the provider.", code="provider_unreachable")
+
+
+def from_status(status: int | None, detail: str, retry_after: str | None = None) -> ProxyError:
+    """What the client sees for a provider's HTTP status (``detail`` already scrubbed)."""
+    if status == 408:
+        return timed_out()
+    if status == 429:
+        return ProxyError(
+            429,
+            "The provider is rate limiting this endpoint; retry later.",
+            code="provider_rate_limited",
+            headers={"Retry-After": retry_after or "1"},
+        )
+    if status in {400, 413, 422}:
+        return ProxyError(400, f"The provider rejected the request: {detail}", code="provider_bad_request")
+    if status in {401, 403}:
+        # The client's token was fine; the gateway's provider credential was not.
+        return ProxyError(
+            502, "The provider rejected the gateway's credentials for this model.", code="provider_auth_error"
+        )
+    if status == 503:
+        return ProxyError(
+            503, "The provider is unavailable.", code="provider_unavailable", headers={"Retry-After": "5"}
+        )
+    logger.warning("provider error (status %s): %s", status, detail)
+    return ProxyError(
+        502, f"The provider failed: {detail}" if detail else "The provider failed.", code="provider_error"
+    )
+
+
+# LiteLLM's exception names for the statuses ``from_status`` maps, for the
+# errors it raises without one (or with a misleading one).
+_STATUS_OF = {
+    "Timeout": 408,
+    "APITimeoutError": 408,
+    "RateLimitError": 429,
+    "BadRequestError": 400,
+    "ContextWindowExceededError": 400,
+    "UnprocessableEntityError": 400,
+    "AuthenticationError": 401,
+    "PermissionDeniedError": 403,
+    "ServiceUnavailableError": 503,
+}
+
+
 def from_provider(exc: Exception, scrubber: Scrubber) -> ProxyError:
     """Map a LiteLLM/provider exception to the status and message the client sees.
 
@@ -89,35 +153,12 @@ def from_provider(exc: Exception, scrubber: Scrubber) -> ProxyError:
     status = getattr(exc, "status_code", None)
     name = exc.__class__.__name__
     detail = scrubber.text(str(getattr(exc, "message", None) or exc))[:500]
-    if name in {"Timeout", "APITimeoutError"} or status == 408:
-        return ProxyError(504, "The provider did not answer in time.", code="provider_timeout", error_type="timeout")
     if name == "RouterRateLimitError" or "No deployments available" in detail:
-        return ProxyError(
-            503,
-            "Every model of this endpoint is cooling down after failures; retry shortly.",
-            code="no_healthy_model",
-            headers={"Retry-After": "5"},
-            error_type="service_unavailable",
-        )
-    if status == 429 or name == "RateLimitError":
-        retry_after = _retry_after(exc) or "1"
-        return ProxyError(
-            429,
-            "The provider is rate limiting this endpoint; retry later.",
-            code="provider_rate_limited",
-            headers={"Retry-After": retry_after},
-        )
-    if status in {400, 422} or name in {"BadRequestError", "ContextWindowExceededError", "UnprocessableEntityError"}:
-        return ProxyError(400, f"The provider rejected the request: {detail}", code="provider_bad_request")
-    if status in {401, 403} or name in {"AuthenticationError", "PermissionDeniedError"}:
-        # The client's token was fine; the gateway's provider credential was not.
-        return ProxyError(
-            502, "The provider rejected the gateway's credentials for this model.", code="provider_auth_error"
-        )
-    if status == 503 or name == "ServiceUnavailableError":
-        return ProxyError(
-            503, "The provider is unavailable.", code="provider_unavailable", headers={"Retry-After": "5"}
-        )
+        return no_healthy_model()
+    if name in _STATUS_OF and (status is None or name in {"Timeout", "APITimeoutError"}):
+        status = _STATUS_OF[name]
+    if status in {408, 429, 400, 413, 422, 401, 403, 503}:
+        return from_status(status, detail, _retry_after(exc))
     if _request_rejected_before_sending(exc):
         # LiteLLM checks a request against the provider's format before it
         # sends anything and raises a bare ValueError (for example "Hosted
@@ -125,11 +166,8 @@ def from_provider(exc: Exception, scrubber: Scrubber) -> ProxyError:
         # connection error. The request, not the provider, is at fault.
         return ProxyError(400, f"The provider cannot take this request: {detail}", code="unsupported_by_provider")
     if name in {"APIConnectionError", "ConnectError"} and status in (None, 500):
-        return ProxyError(502, "The gateway could not reach the provider.", code="provider_unreachable")
-    logger.warning("provider error %s (status %s): %s", name, status, detail)
-    return ProxyError(
-        502, f"The provider failed: {detail}" if detail else "The provider failed.", code="provider_error"
-    )
+        return unreachable()
+    return from_status(status, detail)
 
 
 def _request_rejected_before_sending(exc: BaseException) -> bool:

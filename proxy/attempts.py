@@ -8,10 +8,9 @@ by the request id the proxy puts in ``metadata``.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from gatewaylib import egress
-from gatewaylib.scrub import install_log_filter
+from gatewaylib.llm import configure_litellm
 
 _configured = False
 _lock = threading.Lock()
@@ -21,11 +20,6 @@ _lock = threading.Lock()
 class Attempts:
     failures: int = 0
     served_by: str | None = None
-    failed_models: list[str] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return self.failures + (1 if self.served_by else 0)
 
 
 _live: dict[str, Attempts] = {}
@@ -52,9 +46,10 @@ def _model_id(kwargs: dict) -> str | None:
     return info.get("id")
 
 
-def configure_litellm() -> None:
-    """Process-wide LiteLLM settings, applied once before the first Router is built."""
+def install() -> None:
+    """LiteLLM's settings, plus the callback that counts attempts (once per process)."""
     global _configured
+    configure_litellm()
     with _lock:
         if _configured:
             return
@@ -67,22 +62,11 @@ def configure_litellm() -> None:
                 attempts = _live.get(_request_id(kwargs) or "")
                 if attempts is not None:
                     attempts.failures += 1
-                    attempts.failed_models.append(_model_id(kwargs) or "")
 
             async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
                 attempts = _live.get(_request_id(kwargs) or "")
                 if attempts is not None:
                     attempts.served_by = _model_id(kwargs)
 
-        litellm.suppress_debug_info = True
-        litellm.set_verbose = False
-        litellm.drop_params = True
-        # OpenAI-compatible servers rarely serve /responses; send Anthropic
-        # Messages through chat/completions instead.
-        litellm.use_chat_completions_url_for_anthropic_messages = True
-        litellm.callbacks = [AttemptLogger()]
-        # LiteLLM writes through handlers of its own; scrub those lines too.
-        install_log_filter("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
-        # Every connection it opens obeys the address rules and never follows a redirect.
-        egress.install_for_litellm()
+        litellm.callbacks = [*litellm.callbacks, AttemptLogger()]
         _configured = True

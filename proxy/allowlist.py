@@ -23,9 +23,9 @@ from typing import Any
 
 from litellm.types.llms.openai import ValidUserMessageContentTypes
 
-from endpoints.proxy.calls import SPEECH_CONTENT_TYPES
-from endpoints.proxy.errors import ProxyError
-from endpoints.proxy.validators import (
+from proxy.errors import ProxyError
+from proxy.routes import SPEECH_CONTENT_TYPES
+from proxy.validators import (
     AnyOf,
     Arr,
     Bool,

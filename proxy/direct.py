@@ -1,0 +1,243 @@
+"""The direct path: the client's request goes to the provider in one pooled HTTP call, its bytes come back.
+
+Used when the client's format is the provider's own (``proxy.upstreams``).
+LiteLLM's Router still chooses: ``Router.select`` picks the deployment
+(weights, priority order, cooldowns) and every failure is reported back with
+``health().record_failure``, so the next pick avoids a cooled-down
+deployment and moves to the next priority exactly as the Router's own retries
+do. What the Router no longer does here is the call itself: the body goes
+out as the client sent it with only ``model`` replaced (and usage asked for
+on streams), and the provider's bytes are passed through; only the status
+and the usage are read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import orjson
+
+from gatewaylib import egress
+from gatewaylib.scrub import WITHHELD, Scrubber
+from proxy import errors
+from proxy.errors import ProxyError
+from proxy.http import STREAM_HEADERS, Response
+
+if TYPE_CHECKING:
+    from proxy.pipeline import Call
+    from proxy.state import EndpointInfo, RouterEntry
+    from proxy.upstreams import Upstream
+
+logger = logging.getLogger(__name__)
+
+# Statuses for which another deployment may do better: fail over. Any other
+# 4xx is the request's own fault and goes straight back to the client.
+FAIL_OVER = frozenset({401, 403, 404, 408, 409, 429})
+
+
+class _Failed(Exception):
+    """One attempt failed; ``error`` is what the client gets if no other deployment serves."""
+
+    def __init__(self, error: ProxyError, status: int | str, retry_after: str | None = None) -> None:
+        super().__init__(error.message)
+        self.error, self.status_code, self.llm_provider = error, status, "gateway"
+        self.retry_after = retry_after
+
+
+async def dispatch(
+    call: Call, endpoint: EndpointInfo, entry: RouterEntry, body: dict[str, Any], targets: Mapping[str, Upstream]
+) -> Response:
+    anthropic = call.route == "anthropic_messages"
+    payload = {name: value for name, value in body.items() if anthropic or name != "metadata"}
+    call.stream = bool(payload.get("stream"))
+    wants_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
+    if call.stream and call.route in ("chat", "completion"):
+        # Always ask for usage so streams are metered; the usage chunk reaches
+        # the client only if it asked for it.
+        payload["stream_options"] = {**(payload.get("stream_options") or {}), "include_usage": True}
+    last: _Failed | None = None
+    excluded: list[str] = []
+    for attempt in range(1, entry.attempts + 1):
+        deployment_id = await _pick(entry, endpoint.name, excluded, last)
+        upstream = targets[deployment_id]
+        call.attempts = attempt
+        try:
+            return await _attempt(call, upstream, payload, entry.scrubber, wants_usage)
+        except _Failed as failed:
+            last = failed
+            if not entry.report_failure(deployment_id, failed):
+                excluded.append(deployment_id)
+    call.headers["x-gateway-attempts"] = str(call.attempts)
+    raise last.error
+
+
+async def _pick(entry: RouterEntry, name: str, excluded: list[str], last: _Failed | None) -> str:
+    try:
+        return await entry.pick(name, excluded)
+    except Exception as exc:  # LiteLLM's "no deployments available" (all cooling down)
+        if last is not None:
+            raise last.error from None  # every model tried failed: the last one's error, as the Router does
+        if exc.__class__.__name__ == "RouterRateLimitError":
+            raise errors.no_healthy_model() from None
+        raise
+
+
+async def _attempt(
+    call: Call, upstream: Upstream, payload: dict[str, Any], scrubber: Scrubber, wants_usage: bool
+) -> Response:
+    payload["model"] = upstream.model
+    try:
+        response = await egress.session().post(
+            upstream.url, data=orjson.dumps(payload), headers=upstream.headers, timeout=upstream.timeout
+        )
+    except egress.EgressRefused as exc:
+        raise _Failed(ProxyError(502, exc.reason, code="destination_refused"), 502) from None
+    except (TimeoutError, aiohttp.ServerTimeoutError):
+        raise _Failed(errors.timed_out(), 408) from None
+    except aiohttp.ClientError:
+        raise _Failed(errors.unreachable(), 502) from None
+    if response.status >= 400:
+        raise await _refusal(response, scrubber)
+    call.serve(upstream.deployment_id)
+    if call.stream:
+        return _relay(call, response, scrubber, wants_usage, upstream.anthropic)
+    return await _complete(call, response, upstream.anthropic)
+
+
+async def _refusal(response: aiohttp.ClientResponse, scrubber: Scrubber) -> Exception:
+    """The provider said no: scrub its message, map its status; a request-shape 4xx is not failed over."""
+    status, retry_after = response.status, response.headers.get("retry-after")
+    try:
+        raw = await response.read()
+    except (aiohttp.ClientError, TimeoutError):
+        raw = b""
+    finally:
+        response.release()
+    error = errors.from_status(status, scrubber.text(_provider_message(raw))[:500], retry_after)
+    if status < 500 and status not in FAIL_OVER:
+        return error
+    return _Failed(error, status, retry_after)
+
+
+def _provider_message(raw: bytes) -> str:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode(errors="replace")
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"]
+    return raw.decode(errors="replace")
+
+
+async def _complete(call: Call, response: aiohttp.ClientResponse, anthropic: bool) -> Response:
+    try:
+        body = await response.read()
+    except (aiohttp.ClientError, TimeoutError):
+        raise ProxyError(502, "The provider's answer broke off.", code="provider_unreachable") from None
+    finally:
+        response.release()
+    content_type = response.headers.get("content-type", "application/json")
+    if content_type.startswith("application/json"):
+        _count(call, body, anthropic)
+    call.finish(200)
+    return Response(status=200, body=body, content_type=content_type)
+
+
+def _count(call: Call, body: bytes, anthropic: bool) -> None:
+    """Read the usage of a JSON answer or event (the only part of it the gateway reads)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return
+    if not isinstance(data, dict):
+        return
+    usage = data.get("usage") or (data.get("message") or {}).get("usage") if anthropic else data.get("usage")
+    if isinstance(usage, dict):
+        prompt = usage.get("input_tokens" if anthropic else "prompt_tokens")
+        completion = usage.get("output_tokens" if anthropic else "completion_tokens")
+        if isinstance(prompt, int) and prompt:
+            call.prompt_tokens = prompt
+        if isinstance(completion, int) and completion:
+            call.completion_tokens = completion
+
+
+def _relay(
+    call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wants_usage: bool, anthropic: bool
+) -> Response:
+    def closed() -> None:
+        # Also when the stream was never read (the client left first): the
+        # upstream connection goes back, and the request is still logged.
+        response.release()
+        call.finish(499, "client_disconnected")
+        call.end_of_stream()
+
+    return Response(
+        status=200,
+        content_type=response.headers.get("content-type", "text/event-stream"),
+        headers=dict(STREAM_HEADERS),
+        stream=_events(call, response, scrubber, wants_usage, anthropic),
+        on_close=closed,
+    )
+
+
+async def _events(
+    call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wants_usage: bool, anthropic: bool
+) -> AsyncIterator[bytes]:
+    """The provider's SSE events as they arrive; usage is read, and its own chunk dropped unless asked for."""
+    status, error_type, pending = 200, "", b""
+    try:
+        async for chunk in response.content.iter_any():
+            if call.ttft_ms is None:
+                call.ttft_ms = (time.perf_counter() - call.started) * 1000
+            pending += chunk
+            while (end := _event_end(pending)) != -1:
+                event, pending = pending[:end], pending[end:]
+                if (kept := _pass(call, event, scrubber, wants_usage, anthropic)) is not None:
+                    yield kept
+        if pending:
+            yield pending
+    except asyncio.CancelledError:
+        status, error_type = 499, "client_disconnected"
+        raise
+    except (aiohttp.ClientError, TimeoutError):
+        error = ProxyError(502, "The provider's stream broke off.", code="provider_unreachable")
+        status, error_type = error.status, error.code
+        yield error.event("anthropic" if anthropic else "openai")
+    finally:
+        response.release()
+        call.finish(status, error_type)
+        call.end_of_stream()
+
+
+def _event_end(buffer: bytes) -> int:
+    """Index just past the first complete SSE event in ``buffer`` (-1 if none yet)."""
+    end = buffer.find(b"\n\n")
+    if end != -1:
+        return end + 2
+    end = buffer.find(b"\r\n\r\n")
+    return end + 4 if end != -1 else -1
+
+
+def _pass(call: Call, event: bytes, scrubber: Scrubber, wants_usage: bool, anthropic: bool) -> bytes | None:
+    """The event as the client gets it (None to drop it)."""
+    if b'"usage"' in event:
+        for line in event.splitlines():
+            if line.startswith(b"data:"):
+                _count(call, line[5:].strip(), anthropic)
+        if not anthropic and not wants_usage and b'"choices":[]' in event.replace(b" ", b""):
+            return None  # the usage-only chunk the gateway asked for on its own account
+    if b"error" in event:
+        # A provider may echo the request, credential included, in an error event.
+        scrubbed = scrubber.data(event)
+        if scrubbed is None:
+            return ProxyError(502, f"The provider sent an error; {WITHHELD}.", code="provider_error").event(
+                "anthropic" if anthropic else "openai"
+            )
+        return scrubbed
+    return event

@@ -1,0 +1,151 @@
+"""Where the direct path sends each deployment's requests, worked out once per Router.
+
+A deployment is *direct* for a route when the client's format is its
+provider's own: OpenAI-format routes to OpenAI and the providers that speak
+OpenAI's API (groq, mistral, deepseek, together_ai, fireworks_ai, xai,
+openrouter, perplexity, cerebras, deepinfra, self-hosted vLLM, Ollama's
+``/v1``, LM Studio, llamafile), Azure OpenAI with its own URL scheme, and
+Anthropic's ``/v1/messages`` to Anthropic. Every other pair (OpenAI format to
+Anthropic, Bedrock, Vertex, ...) is *translated*: LiteLLM converts it.
+
+The URL and headers (the key's secret among them) are built here from the
+deployment LiteLLM's Router was given, so both paths send the secret to the
+same destination: the key's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from django.conf import settings
+
+from keys.models import NO_SECRET
+
+# OpenAI-format paths, relative to an OpenAI-style base URL (".../v1").
+OPENAI_PATHS = {
+    "chat": "/chat/completions",
+    "completion": "/completions",
+    "embedding": "/embeddings",
+    "image_generation": "/images/generations",
+    "moderation": "/moderations",
+    "audio_speech": "/audio/speech",
+}
+TEXT_ROUTES = frozenset({"chat", "completion", "embedding"})
+
+# Provider -> its API's base URL when the key names none (None: the key must).
+OPENAI_COMPATIBLE = {
+    "openai": "https://api.openai.com/v1",
+    "groq": "https://api.groq.com/openai/v1",
+    "mistral": "https://api.mistral.ai/v1",
+    "deepseek": "https://api.deepseek.com/v1",
+    "together_ai": "https://api.together.xyz/v1",
+    "fireworks_ai": "https://api.fireworks.ai/inference/v1",
+    "xai": "https://api.x.ai/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "perplexity": "https://api.perplexity.ai",
+    "cerebras": "https://api.cerebras.ai/v1",
+    "deepinfra": "https://api.deepinfra.com/v1/openai",
+    "hosted_vllm": None,
+    "lm_studio": None,
+    "llamafile": "http://127.0.0.1:8080/v1",
+    "ollama": "http://localhost:11434",
+}
+# Every OpenAI route is OpenAI's own; the others serve text routes only.
+FULL_OPENAI = frozenset({"openai"})
+AZURE_ROUTES = frozenset({"chat", "completion", "embedding", "image_generation"})
+ANTHROPIC_BASE = "https://api.anthropic.com"
+ANTHROPIC_VERSION = "2023-06-01"
+ROUTER_LIMITS = frozenset({"rpm", "tpm", "max_parallel_requests"})
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """One deployment's direct target for one route. ``headers`` carries the secret: never log it."""
+
+    deployment_id: str
+    url: str
+    model: str  # the provider's model name, which replaces the client's ``model``
+    headers: Mapping[str, str]
+    timeout: aiohttp.ClientTimeout
+    anthropic: bool = False
+
+    def __repr__(self) -> str:  # the headers hold the secret
+        return f"<Upstream {self.deployment_id} {self.url}>"
+
+
+def _timeout(params: Mapping[str, Any]) -> aiohttp.ClientTimeout:
+    read = float(params.get("stream_timeout") or params.get("timeout") or settings.GATEWAY_UPSTREAM_TIMEOUT)
+    return aiohttp.ClientTimeout(total=None, connect=min(10.0, read), sock_read=read)
+
+
+def _bearer(params: Mapping[str, Any]) -> dict[str, str]:
+    headers = {"Content-Type": "application/json"}
+    if (secret := params.get("api_key")) and secret != NO_SECRET:
+        headers["Authorization"] = f"Bearer {secret}"
+    if organization := params.get("organization"):
+        headers["OpenAI-Organization"] = organization
+    return headers
+
+
+def _openai_base(provider: str, params: Mapping[str, Any]) -> str | None:
+    base = params.get("api_base") or OPENAI_COMPATIBLE.get(provider)
+    if not base:
+        return None
+    base = base.rstrip("/")
+    if provider == "ollama" and not base.endswith("/v1"):
+        base += "/v1"  # Ollama's OpenAI-compatible API lives under /v1
+    return base
+
+
+def upstream_for(route: str, deployment: Mapping[str, Any]) -> Upstream | None:
+    """The direct target of ``deployment`` for ``route``, or None when LiteLLM must translate."""
+    params, info = deployment["litellm_params"], deployment["model_info"]
+    provider, model = info["provider"], info["model_name"]
+    common = {"deployment_id": info["id"], "model": model, "timeout": _timeout(params)}
+    if route == "anthropic_messages":
+        if provider != "anthropic":
+            return None
+        base = (params.get("api_base") or ANTHROPIC_BASE).rstrip("/")
+        url = base if base.endswith("/v1/messages") else base.removesuffix("/v1") + "/v1/messages"
+        headers = {"Content-Type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
+        if (secret := params.get("api_key")) and secret != NO_SECRET:
+            headers["x-api-key"] = secret
+        return Upstream(url=url, headers=headers, anthropic=True, **common)
+    path = OPENAI_PATHS.get(route)
+    if path is None:
+        return None
+    if provider == "azure":
+        return _azure(route, path, params, common)
+    if provider not in OPENAI_COMPATIBLE or (route not in TEXT_ROUTES and provider not in FULL_OPENAI):
+        return None
+    base = _openai_base(provider, params)
+    return Upstream(url=base + path, headers=_bearer(params), **common) if base else None
+
+
+def _azure(route: str, path: str, params: Mapping[str, Any], common: dict[str, Any]) -> Upstream | None:
+    base, version = params.get("api_base"), params.get("api_version")
+    if route not in AZURE_ROUTES or not base or not version:
+        return None
+    url = f"{base.rstrip('/')}/openai/deployments/{common['model']}{path}?api-version={version}"
+    headers = {"Content-Type": "application/json", "api-key": params.get("api_key") or ""}
+    return Upstream(url=url, headers=headers, **common)
+
+
+def direct_targets(route: str, deployments: list[Mapping[str, Any]]) -> dict[str, Upstream] | None:
+    """Every deployment's direct target for ``route``, or None unless all of them have one.
+
+    An endpoint goes one way or the other for a route: the Router may pick any
+    of its deployments, and failover must be able to move between them.
+    """
+    targets = {}
+    for deployment in deployments:
+        if ROUTER_LIMITS & deployment["litellm_params"].keys():
+            return None  # the Router counts a deployment's rpm/tpm only on calls it makes itself
+        upstream = upstream_for(route, deployment)
+        if upstream is None:
+            return None
+        targets[upstream.deployment_id] = upstream
+    return targets
