@@ -74,7 +74,6 @@ GATEWAY_DRAIN_SECONDS = env_int("GATEWAY_DRAIN_SECONDS", 120)
 GATEWAY_RATE_LIMIT_ON_REDIS_ERROR = env_choice("GATEWAY_RATE_LIMIT_ON_REDIS_ERROR", "allow", ("allow", "deny"))
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
