@@ -50,6 +50,7 @@ class Call:
         "route",
         "flavour",
         "request_id",
+        "request_uuid",
         "started",
         "caller",
         "endpoint",
@@ -67,7 +68,8 @@ class Call:
     def __init__(self, request: Request, route: str) -> None:
         self.request, self.route = request, route
         self.flavour = "anthropic" if route == "anthropic_messages" else "openai"
-        self.request_id = uuid.uuid4().hex
+        self.request_uuid = uuid.uuid4()
+        self.request_id = self.request_uuid.hex
         self.started = time.perf_counter()
         self.caller: Caller | None = None
         self.endpoint: EndpointInfo | None = None
@@ -102,7 +104,7 @@ class Call:
             )
         recorder.record(
             Usage(
-                request_id=uuid.UUID(self.request_id),
+                request_id=self.request_uuid,
                 endpoint_id=self.endpoint.id,
                 endpoint_name=self.endpoint.name,
                 status_code=status,

@@ -77,7 +77,10 @@ class RouterEntry:
     scrubber: Scrubber
     deployments: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 3  # one call and the Router's retries
+    cooldown_seconds: float = 30.0
+    translated: bool = False  # LiteLLM made calls itself (it may have cooled a deployment down on its own)
     _targets: dict[str, Any] = field(default_factory=dict)
+    _cooling_until: float = 0.0
 
     def targets(self, route: str) -> dict[str, Any] | None:
         if route not in self._targets:
@@ -85,6 +88,11 @@ class RouterEntry:
         return self._targets[route]
 
     async def pick(self, name: str, excluded: list[str]) -> str:
+        """The Router's choice of deployment (weights, priority order, cooldowns)."""
+        if len(self.deployments) == 1 and not self.translated and time.monotonic() >= self._cooling_until:
+            # One deployment, not cooling down: the Router could only answer
+            # this one, and asking costs about 0.2 ms of CPU per request.
+            return self.deployments[0]["model_info"]["id"]
         request = {"_excluded_deployment_ids": list(excluded)} if excluded else {}
         deployment = await self.router.select(name, request)
         return deployment["model_info"]["id"]
@@ -92,10 +100,21 @@ class RouterEntry:
     def report_failure(self, deployment_id: str, failure: Exception) -> bool:
         """Tell the Router a deployment failed; True when it is now cooling down."""
         try:
-            return bool(self.router.health().record_failure(deployment_id, failure, failure.status_code))
+            cooling = bool(self.router.health().record_failure(deployment_id, failure, failure.status_code))
         except Exception:  # the Router's bookkeeping must never turn a provider error into a 500
             logger.warning("could not report a failure to the Router", exc_info=True)
             return False
+        if cooling:
+            self._cooling_until = time.monotonic() + max(self.cooldown_seconds, _seconds(failure))
+        return cooling
+
+
+def _seconds(failure: Exception) -> float:
+    """A failure's Retry-After in seconds (LiteLLM cools a deployment down at least that long)."""
+    try:
+        return float(getattr(failure, "retry_after", None) or 0)
+    except ValueError:
+        return 0.0
 
 
 class _Cache:
@@ -329,6 +348,8 @@ def _load_level(user_id: int, endpoint_id: uuid.UUID) -> Level | None:
 
 
 def _build_router(endpoint_id: uuid.UUID) -> RouterEntry:
+    from django.conf import settings
+
     from endpoints import routing
     from endpoints.models import Endpoint
 
@@ -342,6 +363,7 @@ def _build_router(endpoint_id: uuid.UUID) -> RouterEntry:
         scrubber=Scrubber(secrets),
         deployments=routing.model_list(endpoint),
         attempts=1 + routing.ROUTER_SETTINGS["num_retries"],
+        cooldown_seconds=settings.GATEWAY_COOLDOWN_SECONDS,
     )
 
 

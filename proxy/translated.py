@@ -39,6 +39,7 @@ async def dispatch(call: Call, endpoint: EndpointInfo, entry: RouterEntry, body:
         # chunk is passed on only when the client asked for it.
         kwargs["stream_options"] = {**(kwargs.get("stream_options") or {}), "include_usage": True}
     method = getattr(entry.router, ROUTER_METHODS[call.route])
+    entry.translated = True
     attempts = attempt_log.begin(call.request_id)
     refused: list[str] = []
     egress.refusals.set(refused)

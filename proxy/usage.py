@@ -145,42 +145,99 @@ def _shutting_down() -> bool:
     return sys.is_finalizing()
 
 
+# The columns the writer fills, in order (RequestLog's id is the database's).
+COLUMNS = (
+    "request_id",
+    "endpoint_id",
+    "endpoint_model_id",
+    "model_served",
+    "user_id",
+    "token_id",
+    "status_code",
+    "latency_ms",
+    "ttft_ms",
+    "attempts",
+    "stream",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "error_type",
+    "created_at",
+)
+
+
+def _row(u: Usage) -> tuple:
+    return (
+        u.request_id,
+        u.endpoint_id,
+        uuid.UUID(u.endpoint_model_id) if u.endpoint_model_id else None,
+        u.model_served[:255],
+        u.user_id,
+        u.token_id,
+        u.status_code,
+        u.latency_ms,
+        u.ttft_ms,
+        u.attempts,
+        u.stream,
+        u.prompt_tokens,
+        u.completion_tokens,
+        Decimal(str(round(u.cost_usd, 8))),
+        u.error_type[:64],
+        u.created_at,
+    )
+
+
+def _insert(rows: list[tuple]) -> None:
+    """INSERT the rows in one statement, skipping a request id already written.
+
+    By hand rather than ``bulk_create``: that builds a model instance and
+    compiles SQL for every row, which at proxy rates (a thousand rows a
+    second) cost as much CPU as serving the requests themselves. The values
+    still go through each field's own database conversion.
+    """
+    from django.db import connection, models
+    from django.db.models.constants import OnConflict
+
+    from endpoints.models import RequestLog
+
+    fields = [RequestLog._meta.get_field(name) for name in COLUMNS]
+    ops = connection.ops
+    columns = ", ".join(ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {ops.quote_name(RequestLog._meta.db_table)} "
+        f"({columns}) VALUES ({placeholders}){ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)}"
+    )
+    # Numbers, strings and booleans go to the driver as they are; the rest
+    # (UUIDs, decimals, datetimes) through the field's conversion for this database.
+    plain = (models.IntegerField, models.FloatField, models.CharField, models.BooleanField)
+    convert = [None if isinstance(field, plain) else field.get_db_prep_save for field in fields]
+    values = [[_to_db(to_db, value, connection) for to_db, value in zip(convert, row, strict=True)] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
+
+
+def _to_db(to_db, value, connection):
+    return value if value is None or to_db is None else to_db(value, connection)
+
+
 def _write(batch: list[Usage]) -> None:
     from django.db import transaction
     from django.db.models import Q
 
-    from endpoints.models import Endpoint, RequestLog
+    from endpoints.models import Endpoint
     from tokens.models import GatewayToken
 
     live = set(Endpoint.objects.filter(pk__in={u.endpoint_id for u in batch}).values_list("pk", flat=True))
-    rows = [
-        RequestLog(
-            request_id=u.request_id,
-            endpoint_id=u.endpoint_id,
-            endpoint_model_id=uuid.UUID(u.endpoint_model_id) if u.endpoint_model_id else None,
-            model_served=u.model_served[:255],
-            user_id=u.user_id,
-            token_id=u.token_id,
-            status_code=u.status_code,
-            latency_ms=u.latency_ms,
-            ttft_ms=u.ttft_ms,
-            attempts=u.attempts,
-            stream=u.stream,
-            prompt_tokens=u.prompt_tokens,
-            completion_tokens=u.completion_tokens,
-            cost_usd=Decimal(str(round(u.cost_usd, 8))),
-            error_type=u.error_type[:64],
-            created_at=u.created_at,
-        )
-        for u in batch
-        if u.endpoint_id in live  # an endpoint deleted meanwhile takes its logs with it
-    ]
+    # An endpoint deleted meanwhile takes its logs with it.
+    rows = [_row(u) for u in batch if u.endpoint_id in live]
     last_used: dict[uuid.UUID, datetime] = {}
     for u in batch:
         if u.token_id:
             last_used[u.token_id] = max(u.created_at, last_used.get(u.token_id, u.created_at))
     with transaction.atomic():
-        RequestLog.objects.bulk_create(rows, ignore_conflicts=True)
+        if rows:
+            _insert(rows)
         minute_ago = datetime.now(UTC).timestamp() - 60
         for token_id, when in last_used.items():
             stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=datetime.fromtimestamp(minute_ago, UTC))
