@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from gatewaylib.db import with_fresh_connection
+from gatewaylib.db import run_in_background, with_kept_connection
 from gatewaylib.outage import Outage
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,9 @@ class Watcher:
     def __init__(self) -> None:
         self._watches: dict[int, _LoopWatch] = {}
         # Its own thread, so version polls never queue behind request work.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-invalidation")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="gateway-invalidation", initializer=run_in_background
+        )
         self._poll_outage = Outage(logger, "the invalidation version poll (database)")
         self._redis_outage = Outage(logger, "the invalidation subscription (Redis)")
 
@@ -190,7 +192,7 @@ class Watcher:
         while True:
             try:
                 current = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, with_fresh_connection, read_version
+                    self._executor, with_kept_connection, read_version
                 )
             except Exception as exc:  # the database may be away; keep serving from cache
                 self._poll_outage.failed(exc)

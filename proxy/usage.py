@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
+import operator
 import queue
 import threading
 import time
@@ -22,6 +24,7 @@ from decimal import Decimal
 
 from prometheus_client import Counter, Histogram
 
+from gatewaylib.db import run_in_background, with_kept_connection
 from gatewaylib.outage import Outage
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,10 @@ COST = Counter("gateway_cost_usd_total", "Estimated provider cost in USD", ["end
 FLUSH_SECONDS = 0.5
 BATCH_SIZE = 500
 MAX_BACKLOG = 100_000
+# The writer runs at the lowest priority, so its work never delays requests
+# on the event loop's core; under sustained saturation that priority would
+# starve it, so a queue this long is written by a thread at normal priority.
+RESCUE_AT = 5_000
 
 
 @dataclass
@@ -69,6 +76,7 @@ class UsageRecorder:
         self._backlog: list[Usage] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._rescuer: threading.Thread | None = None
         self._wake = threading.Event()
         # Tests pause the background writer while they reset the database.
         self.paused = False
@@ -89,6 +97,20 @@ class UsageRecorder:
             COST.labels(usage.endpoint_name, model).inc(usage.cost_usd)
         self._queue.put(usage)
         self._ensure_thread()
+        if self._queue.qsize() > RESCUE_AT:
+            self._rescue()
+
+    def _rescue(self) -> None:
+        if self._rescuer is None or not self._rescuer.is_alive():
+            # Started from the event loop's thread, whose (normal) priority it inherits.
+            self._rescuer = threading.Thread(target=self._flush_quietly, name="gateway-usage-rescue", daemon=True)
+            self._rescuer.start()
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # rows stay in the backlog for the writer
+            logger.exception("usage writer failed")
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -98,6 +120,7 @@ class UsageRecorder:
                     self._thread.start()
 
     def _run(self) -> None:
+        run_in_background()
         while True:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
@@ -111,8 +134,6 @@ class UsageRecorder:
 
     def flush(self) -> int:
         """Write everything queued so far; returns how many rows were written."""
-        from django.db import close_old_connections
-
         with self._lock:
             while True:
                 try:
@@ -127,8 +148,7 @@ class UsageRecorder:
             while self._backlog:
                 batch = self._backlog[:BATCH_SIZE]
                 try:
-                    close_old_connections()
-                    _write(batch)
+                    with_kept_connection(_write, batch)
                 except Exception as exc:
                     if not _shutting_down():
                         self.outage.failed(exc)
@@ -195,7 +215,7 @@ def _insert(rows: list[tuple]) -> None:
     second) cost as much CPU as serving the requests themselves. The values
     still go through each field's own database conversion.
     """
-    from django.db import connection, models
+    from django.db import connection
     from django.db.models.constants import OnConflict
 
     from endpoints.models import RequestLog
@@ -208,17 +228,43 @@ def _insert(rows: list[tuple]) -> None:
         f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {ops.quote_name(RequestLog._meta.db_table)} "
         f"({columns}) VALUES ({placeholders}){ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)}"
     )
-    # Numbers, strings and booleans go to the driver as they are; the rest
-    # (UUIDs, decimals, datetimes) through the field's conversion for this database.
-    plain = (models.IntegerField, models.FloatField, models.CharField, models.BooleanField)
-    convert = [None if isinstance(field, plain) else field.get_db_prep_save for field in fields]
-    values = [[_to_db(to_db, value, connection) for to_db, value in zip(convert, row, strict=True)] for row in rows]
+    convert = [database_value(field, connection) for field in fields]
+    values = [[_to_db(to_db, value) for to_db, value in zip(convert, row, strict=True)] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, values)
 
 
-def _to_db(to_db, value, connection):
-    return value if value is None or to_db is None else to_db(value, connection)
+def _sqlite_datetime(value: datetime) -> str:
+    return str(value.astimezone(UTC).replace(tzinfo=None))
+
+
+def database_value(field, connection):
+    """How a value of ``field`` goes to this database's driver (None: as it is).
+
+    Django's own field conversions validate and re-check timezones on every
+    value; for the few types the writer stores, on the two databases it
+    runs on, these are the same conversions done directly (a test compares
+    them with Django's). Any other database goes through Django's.
+    """
+    from django.db import models
+
+    if isinstance(field, models.IntegerField | models.FloatField | models.CharField | models.BooleanField):
+        return None
+    if connection.vendor == "postgresql" and isinstance(
+        field, models.UUIDField | models.DecimalField | models.DateTimeField
+    ):
+        return None  # psycopg adapts these types itself
+    if connection.vendor == "sqlite" and isinstance(field, models.DecimalField):
+        return None
+    if connection.vendor == "sqlite" and isinstance(field, models.UUIDField):
+        return operator.attrgetter("hex")
+    if connection.vendor == "sqlite" and isinstance(field, models.DateTimeField):
+        return _sqlite_datetime
+    return functools.partial(field.get_db_prep_save, connection=connection)
+
+
+def _to_db(to_db, value):
+    return value if value is None or to_db is None else to_db(value)
 
 
 def _write(batch: list[Usage]) -> None:
