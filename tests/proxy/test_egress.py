@@ -15,6 +15,7 @@ import socket
 
 import httpx
 import pytest
+from aiohttp.resolver import ThreadedResolver
 
 from tests.proxy.listeners import Attacker, Redirector
 
@@ -82,21 +83,38 @@ def test_an_ip_literal_is_checked_at_connect_time_too(gateway, world, settings, 
 
 @pytest.mark.parametrize("route", ["chat-stream", "rerank"])
 def test_a_name_that_re_resolves_to_a_metadata_address_is_refused(gateway, world, monkeypatch, route):
-    real = socket.getaddrinfo
+    host = f"{route}.rebind.test"
     answer = {"address": "93.184.216.34"}  # public when the key is saved
+    real_getaddrinfo = socket.getaddrinfo
 
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host == "models.rebind.test":
+    def getaddrinfo(name, port, *args, **kwargs):  # what the save-time check sees
+        if name == host:
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer["address"], port or 80))]
-        return real(host, port, *args, **kwargs)
+        return real_getaddrinfo(name, port, *args, **kwargs)
+
+    real_resolve = ThreadedResolver.resolve
+
+    async def resolve(self, name, port=0, family=socket.AF_INET):  # what a connection resolves to
+        if name == host:
+            return [
+                {
+                    "hostname": name,
+                    "host": answer["address"],
+                    "port": port,
+                    "family": family,
+                    "proto": 0,
+                    "flags": socket.AI_NUMERICHOST,
+                }
+            ]
+        return await real_resolve(self, name, port, family)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    endpoint_at(world, route, "http://models.rebind.test:8080/v1")
+    monkeypatch.setattr(ThreadedResolver, "resolve", resolve)
+    endpoint_at(world, route, f"http://{host}:8080/v1")
     answer["address"] = "169.254.169.254"  # ...and the cloud metadata service when it is called
     message = refusal(call(gateway, world, route))
     assert message == (
-        "The gateway refused to connect to models.rebind.test: 169.254.169.254 is a link-local or cloud metadata "
-        "address."
+        f"The gateway refused to connect to {host}: 169.254.169.254 is a link-local or cloud metadata address."
     )
 
 
