@@ -66,6 +66,9 @@ GATEWAY_BLOCK_PRIVATE_API_BASE = env_bool("GATEWAY_BLOCK_PRIVATE_API_BASE", Fals
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)
 GATEWAY_UPSTREAM_TIMEOUT = env_int("GATEWAY_UPSTREAM_TIMEOUT", 600, minimum=1)
 GATEWAY_COOLDOWN_SECONDS = env_int("GATEWAY_COOLDOWN_SECONDS", 30, minimum=1)
+# The proxy's direct path (proxy.direct): one HTTP call for wire-compatible
+# pairs. Off sends every request through LiteLLM's translation instead.
+GATEWAY_DIRECT_PATH = env_bool("GATEWAY_DIRECT_PATH", True)
 GATEWAY_METRICS_TOKEN = env_str("GATEWAY_METRICS_TOKEN")
 # Reliability (README "Production / scale-out"): how long a stopping
 # process (manage.py serve) lets requests and streams in flight finish, and

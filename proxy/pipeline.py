@@ -335,7 +335,7 @@ async def _serve(call: Call, route: str | None, endpoint_name: str | None) -> Re
 async def dispatch(call: Call, endpoint: EndpointInfo, body: dict[str, Any]) -> Response:
     """The direct path when every deployment speaks the client's format, LiteLLM's translation otherwise."""
     entry = await state.router(endpoint)
-    targets = entry.targets(call.route)
+    targets = entry.targets(call.route) if settings.GATEWAY_DIRECT_PATH else None
     if targets is not None:
         return await direct.dispatch(call, endpoint, entry, body, targets)
     return await translated.dispatch(call, endpoint, entry, body)

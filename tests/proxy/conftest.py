@@ -28,6 +28,13 @@ def gateway(django_db_setup, django_db_blocker):
         server.stop()
 
 
+@pytest.fixture(params=["direct", "translated"])
+def both_paths(request, settings):
+    """Run a test on the direct path and again with every request through LiteLLM's translation."""
+    settings.GATEWAY_DIRECT_PATH = request.param == "direct"
+    return request.param
+
+
 @pytest.fixture
 def world(transactional_db, upstream, alice, bob, charlie):
     """alice owns an OpenAI-compatible key pointing at the fake upstream and holds a token."""

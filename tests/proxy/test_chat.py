@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import httpx
 import openai
+import pytest
 
 from endpoints.models import RequestLog
 from proxy.usage import recorder
 from tests.proxy.conftest import UPSTREAM_SECRET
+
+# Every test here runs on the direct path and on LiteLLM's translated path.
+pytestmark = pytest.mark.usefixtures("both_paths")
 
 
 def client(gateway, token, **kwargs) -> openai.OpenAI:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import anthropic
 import httpx
 import openai
+import pytest
+
+# Every test here runs on the direct path and on LiteLLM's translated path.
+pytestmark = pytest.mark.usefixtures("both_paths")
 
 
 def sdk(gateway, world, user=None):

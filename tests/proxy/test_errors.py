@@ -8,6 +8,9 @@ import pytest
 from sharing.levels import Level
 from tests.proxy.conftest import UPSTREAM_SECRET
 
+# Every test here runs on the direct path and on LiteLLM's translated path.
+pytestmark = pytest.mark.usefixtures("both_paths")
+
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 

@@ -20,6 +20,9 @@ from endpoints.models import RequestLog
 from proxy.usage import recorder
 from tests.proxy.conftest import UPSTREAM_SECRET
 
+# Every test here runs on the direct path and on LiteLLM's translated path.
+pytestmark = pytest.mark.usefixtures("both_paths")
+
 ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = [{"role": "user", "content": "hi"}]
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 import openai
+import pytest
 
 from endpoints.models import RequestLog
 from proxy.usage import recorder
+
+# Every test here runs on the direct path and on LiteLLM's translated path.
+pytestmark = pytest.mark.usefixtures("both_paths")
 
 
 def chat(gateway, token, n=1, model="chat"):
