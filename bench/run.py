@@ -1,79 +1,97 @@
-"""Benchmark the gateway's OpenAI-compatible proxy against the fake upstream.
+"""The gateway against the LiteLLM proxy, in one interleaved run, on this machine.
 
-One command, everything local (127.0.0.1 only, no real provider)::
+    .venv/bin/python bench/run.py [--rounds 2] [--duration 8] [--no-litellm]
 
-    .venv/bin/python bench/run.py [--requests N] [--duration S] [--servers daphne,uvicorn]
+Everything is local (127.0.0.1, no provider). It starts, each as its own
+process:
 
-It creates a throwaway data directory (own SQLite database, generated
-secrets), migrates and seeds it (user, gateway token, key, running chat
-endpoint ``bench-chat`` pointing at the fake upstream), starts the fake
-upstream and the gateway as separate processes, and measures, at each
-concurrency, non-streaming chat (req/s, latency p50/p99) and streaming chat
-(time to the first ``data:`` chunk p50/p99), both directly against the fake
-upstream and through the gateway, with the CPU time each server process
-spent per request. See bench/README.md.
+- two fake OpenAI upstreams (``bench/upstream.py``): one answering at once,
+  one after 100 ms, on CPU 0 with the load generator (``bench/load.py``);
+- this gateway (``manage.py serve``, one worker, pinned to CPU 1) on a
+  throwaway SQLite database, seeded through the services with a token, keys
+  and the endpoints ``bench`` (instant upstream) and ``bench-slow``;
+- the same gateway with ``GATEWAY_DIRECT_PATH=0`` (every request translated
+  by LiteLLM), also on CPU 1;
+- the LiteLLM proxy ``litellm[proxy]==1.108.7`` from PyPI, in its own
+  virtualenv under /tmp, no database and no callbacks (its fastest setup),
+  on CPU 1.
 
-Exits 1 if any measured or warm-up request failed, 2 if setup failed.
+Then, round by round with the order of the targets rotating, it measures
+chat and streams at concurrency 1 and 32 against the instant upstream, and
+at concurrency 64 against the 100 ms one: requests/s, latency p50/p99, time
+to first token, and the CPU each server spent per request. Last, it sends
+100,000 requests through the gateway and reads its memory after 10,000 and
+after 100,000. It prints every figure, the ratios to LiteLLM, and whether
+each target of the project is met. Exits 2 if setup fails.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
-import math
 import os
 import platform
 import secrets
 import shutil
-import signal
-import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent  # the venv's bin directory (run with .venv/bin/python)
+PYTHON = sys.executable
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-ENDPOINT_NAME = "bench-chat"
-UPSTREAM_MODEL = "bench-model"
-UPSTREAM_SECRET = "sk-bench"
-MESSAGES = [{"role": "user", "content": "Say hello in three words."}]
-MAX_ERRORS_SHOWN = 10
+LITELLM_VERSION = "1.108.7"  # the newest release whose [proxy] extra installs from the index here
+LITELLM_VENV = Path(
+    os.environ.get("BENCH_LITELLM_VENV")
+    or Path(tempfile.gettempdir()) / "gateway-bench" / f"venv-litellm-{LITELLM_VERSION}"
+)
+LOAD_CPU, SERVER_CPU = "0", "1"
 
-SEED_SCRIPT = textwrap.dedent(
+# scenario: (endpoint, concurrency, stream)
+SCENARIOS = {
+    "chat_c1": ("bench", 1, False),
+    "chat_c32": ("bench", 32, False),
+    "stream_c1": ("bench", 1, True),
+    "stream_c32": ("bench", 32, True),
+    "chat_c64_100ms": ("bench-slow", 64, False),
+    "stream_c64_100ms": ("bench-slow", 64, True),
+}
+
+SEED = textwrap.dedent(
     """
-    import sys
     from django.contrib.auth import get_user_model
     from endpoints import lifecycle, services
-    from endpoints.models import Endpoint
     from endpoints.validation import ModelSpec
-    from keys import services as key_services
-    from tokens import services as token_services
+    from keys import services as keys
+    from tokens import services as tokens
 
-    api_base = {api_base!r}
-    user = get_user_model().objects.create_user("bench", "bench@example.invalid", "bench-password-not-used")
-    _, plaintext = token_services.create_token(user, "bench")
-    key = key_services.create_key(actor=user, name="bench", provider="openai", secret={secret!r}, api_base=api_base)
-    endpoint = services.create_endpoint(
-        actor=user,
-        name={endpoint!r},
-        endpoint_type="chat",
-        models=[ModelSpec(provider="openai", model_name={model!r}, key_id=key.public_id)],
-    )
-    lifecycle.start_endpoint(endpoint, actor=user)
-    endpoint = Endpoint.objects.get(pk=endpoint.pk)
-    if endpoint.status != "running":
-        sys.exit(f"endpoint status is {{endpoint.status!r}}: {{endpoint.last_error}}")
-    print("BENCH_TOKEN=" + plaintext)
+    user = get_user_model().objects.create_user("bench", "bench@example.invalid", None)
+    _, token = tokens.create_token(user, "bench")
+    for name, api_base in (("bench", {fast!r}), ("bench-slow", {slow!r})):
+        key = keys.create_key(actor=user, name=name, provider="openai", secret="sk-bench", api_base=api_base)
+        model = ModelSpec(provider="openai", model_name="bench-model", key_id=key.public_id)
+        endpoint = services.create_endpoint(actor=user, name=name, endpoint_type="chat", models=[model])
+        lifecycle.start_endpoint(endpoint, actor=user)
+    print("TOKEN=" + token)
+    """
+)
+
+LITELLM_CONFIG = textwrap.dedent(
+    """
+    model_list:
+      - model_name: bench
+        litellm_params: {{model: openai/bench-model, api_base: "{fast}", api_key: sk-bench}}
+      - model_name: bench-slow
+        litellm_params: {{model: openai/bench-model, api_base: "{slow}", api_key: sk-bench}}
+    litellm_settings: {{num_retries: 0, callbacks: []}}
+    general_settings: {{master_key: sk-bench-master}}
     """
 )
 
@@ -82,579 +100,313 @@ class SetupError(Exception):
     pass
 
 
-# -- processes -------------------------------------------------------------------
+@dataclass
+class Target:
+    name: str
+    url: str  # the base URL, or for the upstreams themselves: {endpoint: base URL}
+    token: str
+    process: subprocess.Popen | None = None  # None: the upstream itself (its CPU is not the server's)
+    results: dict[str, list[dict]] = field(default_factory=dict)
+    direct: dict[str, str] = field(default_factory=dict)
+
+    def call(self, endpoint: str) -> tuple[str, str]:
+        """(URL, model) a request for ``endpoint`` is sent with."""
+        if self.direct:
+            return f"{self.direct[endpoint]}/chat/completions", "bench-model"
+        return f"{self.url}/v1/chat/completions", endpoint
+
+
+def pinned(cpu: str, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *argv] if shutil.which("taskset") and os.cpu_count() > 1 else argv
+
+
 def free_port() -> int:
+    import socket
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` and its live descendants (all threads included)."""
-    try:
-        import psutil  # type: ignore[import-not-found]
-
-        proc = psutil.Process(pid)
-        total = sum(proc.cpu_times()[:2])
-        for child in proc.children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                total += sum(child.cpu_times()[:2])
-        return total
-    except ImportError:
-        pass
-    stats: dict[int, tuple[int, float]] = {}  # pid -> (ppid, seconds)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                raw = fh.read()
-        except OSError:
-            continue
-        fields_ = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
-        stats[int(entry)] = (int(fields_[1]), (int(fields_[11]) + int(fields_[12])) / CLK_TCK)
-    family, frontier = {pid}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, (ppid, _) in stats.items():
-            if ppid == parent and child not in family:
-                family.add(child)
-                frontier.append(child)
-    return sum(stats[p][1] for p in family if p in stats)
+def wait_http(url: str, seconds: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SetupError(f"{process.args} exited with {process.returncode}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            if response.status == 200:
+                return
+        time.sleep(0.3)
+    raise SetupError(f"{url} did not answer within {seconds:.0f} s")
 
 
-class Proc:
-    """A child process in its own session, its output in a log file; stopped by its own pid/group."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE if name == "fakeupstream" else self._log,
-            stderr=self._log,
-            start_new_session=True,  # Ctrl+C reaches only us; we stop the children in order
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def tail(self, lines: int = 30) -> str:
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """utime + stime of the process and its children (taskset execs the server in place)."""
+    total = 0.0
+    pids = [process.pid]
+    with contextlib.suppress(OSError):
+        pids += [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+    for pid in pids:
         with contextlib.suppress(OSError):
-            self._log.flush()
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+def rss_mib(process: subprocess.Popen) -> float:
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.dir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+        self.processes: list[subprocess.Popen] = []
+
+    # -- setup ----------------------------------------------------------------------------------------
+    def start(self, argv: list[str], name: str, env: dict | None = None) -> subprocess.Popen:
+        log = open(self.dir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def upstream(self, delay_ms: float) -> str:
+        port = free_port()
+        argv = pinned(LOAD_CPU, [PYTHON, "bench/upstream.py", "--port", str(port), "--delay-ms", str(delay_ms)])
+        process = self.start(argv, f"upstream-{delay_ms:g}ms")
+        wait_http(f"http://127.0.0.1:{port}/health", 20, process)
+        return f"http://127.0.0.1:{port}/v1"
+
+    def gateway_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{self.dir / 'gateway.sqlite3'}",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "GATEWAY_ENCRYPTION_KEYS": "YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtMDE=",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "GATEWAY_HTTPS": "0",
+            "GATEWAY_LOG_LEVEL": "WARNING",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        }
+
+    def gateway(self, env: dict[str, str], fast: str, slow: str) -> str:
+        run = {"cwd": ROOT, "env": env, "check": True, "capture_output": True, "text": True, "timeout": 300}
+        subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], **run)
+        seeded = subprocess.run([PYTHON, "manage.py", "shell", "-c", SEED.format(fast=fast, slow=slow)], **run)
+        return next(line[6:] for line in seeded.stdout.splitlines() if line.startswith("TOKEN="))
+
+    def serve(self, name: str, env: dict[str, str]) -> tuple[str, subprocess.Popen]:
+        port = free_port()
+        argv = [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        process = self.start(pinned(SERVER_CPU, argv), name, env)
+        wait_http(f"http://127.0.0.1:{port}/health/live", 120, process)
+        return f"http://127.0.0.1:{port}", process
+
+    def litellm(self, fast: str, slow: str) -> tuple[str, subprocess.Popen]:
+        if not (LITELLM_VENV / "bin" / "litellm").exists():
+            print(f"installing litellm[proxy]=={LITELLM_VERSION} into {LITELLM_VENV} ...", flush=True)
+            subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+            pip = [str(LITELLM_VENV / "bin" / "pip"), "install", "-q", f"litellm[proxy]=={LITELLM_VERSION}", "uvloop"]
+            subprocess.run(pip, check=True, timeout=1800)
+        config = self.dir / "litellm.yaml"
+        config.write_text(LITELLM_CONFIG.format(fast=fast, slow=slow))
+        port = free_port()
+        argv = [
+            str(LITELLM_VENV / "bin" / "litellm"),
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
+        process = self.start(pinned(SERVER_CPU, argv), "litellm", env)
+        wait_http(f"http://127.0.0.1:{port}/health/liveliness", 180, process)
+        return f"http://127.0.0.1:{port}", process
+
+    def setup(self) -> list[Target]:
+        fast, slow = self.upstream(0), self.upstream(100)
+        env = self.gateway_env()
+        token = self.gateway(env, fast, slow)
+        ours, ours_process = self.serve("gateway", env)
+        translated, translated_process = self.serve("gateway-translated", {**env, "GATEWAY_DIRECT_PATH": "0"})
+        targets = [
+            Target("direct", fast, "sk-bench", direct={"bench": fast, "bench-slow": slow}),
+            Target("ours", ours, token, ours_process),
+            Target("ours_translated", translated, token, translated_process),
+        ]
+        if not self.args.no_litellm:
+            litellm, litellm_process = self.litellm(fast, slow)
+            targets.append(Target("litellm", litellm, "sk-bench-master", litellm_process))
+        time.sleep(3)  # let the gateways finish their background warm-up (LiteLLM's import)
+        return targets
+
+    # -- measuring ------------------------------------------------------------------------------------
+    def load(self, target: Target, scenario: str, duration: float, warmup: float, requests: int = 0) -> dict:
+        endpoint, concurrency, stream = SCENARIOS[scenario]
+        url, model = target.call(endpoint)
+        argv = [PYTHON, "bench/load.py", "--url", url, "--token", target.token]
+        argv += ["--model", model, "--concurrency", str(concurrency), "--duration", str(duration)]
+        argv += ["--warmup", str(warmup), "--requests", str(requests)] + (["--stream"] if stream else [])
+        before = cpu_seconds(target.process) if target.process else None
+        out = subprocess.run(pinned(LOAD_CPU, argv), capture_output=True, text=True, timeout=duration + 600)
+        if out.returncode != 0:
+            raise SetupError(f"the load generator failed: {out.stderr[-2000:]}")
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        if before is not None and result["requests"]:
+            # Warm-up requests count too: the CPU is per request sent, measured over both.
+            total = result["requests"] * (1 + warmup / duration)
+            result["cpu_ms"] = round((cpu_seconds(target.process) - before) * 1000 / total, 3)
+        if target.process is not None:
+            result["rss_mib"] = round(rss_mib(target.process), 1)
+        return result
+
+    def rounds(self, targets: list[Target]) -> None:
+        for number in range(self.args.rounds):
+            for scenario in self.args.scenarios:
+                order = targets[number % len(targets) :] + targets[: number % len(targets)]
+                for target in order:
+                    result = self.load(target, scenario, self.args.duration, self.args.warmup)
+                    target.results.setdefault(scenario, []).append(result)
+                    print(f"round {number} {scenario:16} {target.name:15} {summary(result)}", flush=True)
+
+    def memory(self, ours: Target) -> dict[str, float]:
+        """RSS after 10,000 and after 100,000 requests (chat at concurrency 32)."""
+        self.load(ours, "chat_c32", 600, 0, requests=10_000)
+        after_10k = rss_mib(ours.process)
+        self.load(ours, "chat_c32", 600, 0, requests=90_000)
+        return {"rss_10k_mib": round(after_10k, 1), "rss_100k_mib": round(rss_mib(ours.process), 1)}
 
     def stop(self) -> None:
-        if self.alive():
-            for sig, wait in ((signal.SIGTERM, 8), (signal.SIGKILL, 5)):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.popen.pid, sig)  # the group we created for it, nothing else
-                try:
-                    self.popen.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        if self.popen.stdout:
-            self.popen.stdout.close()
-        self._log.close()
+        for process in self.processes:
+            with contextlib.suppress(OSError):
+                process.terminate()
+        for process in self.processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(15)
+            if process.poll() is None:
+                process.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_upstream(env: dict[str, str], log_dir: Path, procs: list[Proc]) -> tuple[Proc, str]:
-    proc = Proc(
-        "fakeupstream", [sys.executable, "-m", "fakeupstream", "--host", "127.0.0.1", "--port", "0"], env, log_dir
-    )
-    procs.append(proc)
-    import select
-
-    ready, _, _ = select.select([proc.popen.stdout], [], [], 60)
-    # first line: LISTENING http://127.0.0.1:<port> (it prints nothing else on stdout)
-    line = proc.popen.stdout.readline().decode().strip() if ready else ""
-    if not line.startswith("LISTENING "):
-        raise SetupError(f"fake upstream did not start (first line {line!r}):\n{proc.tail()}")
-    return proc, line.split(" ", 1)[1]
+def summary(r: dict) -> str:
+    parts = [f"rps={r['rps']:>8}", f"p50={r['p50_ms']}ms", f"p99={r['p99_ms']}ms", f"err={r['errors']}"]
+    if r.get("ttft_p50_ms") is not None:
+        parts.append(f"ttft50={r['ttft_p50_ms']}ms")
+    if "cpu_ms" in r:
+        parts.append(f"cpu/req={r['cpu_ms']}ms")
+    return " ".join(parts)
 
 
-def start_gateway(server: str, env: dict[str, str], log_dir: Path, procs: list[Proc]) -> tuple[Proc, str]:
-    port = free_port()
-    if server == "daphne":
-        argv = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "gateway_site.asgi:application"]
-    elif server == "uvicorn":
-        argv = [
-            str(BIN / "uvicorn"), "gateway_site.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log", "--log-level", "warning",
-        ]  # fmt: skip
-    else:
-        raise SetupError(f"unknown server {server!r} (daphne or uvicorn)")
-    proc = Proc(f"gateway-{server}", argv, env, log_dir)
-    procs.append(proc)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if not proc.alive():
-            raise SetupError(f"{server} exited with {proc.popen.returncode}:\n{proc.tail()}")
-        try:
-            with urllib.request.urlopen(f"{url}/health/live", timeout=2) as response:
-                if response.status == 200:
-                    return proc, url
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise SetupError(f"{server} did not answer /health/live within 90 s:\n{proc.tail()}")
+def median(results: list[dict], key: str) -> float | None:
+    values = [r[key] for r in results if r.get(key) is not None]
+    return statistics.median(values) if values else None
 
 
-def wait_quiet(proc: Proc, limit: float = 90.0, interval: float = 0.5, busy: float = 0.15) -> tuple[float, float]:
-    """Wait until ``proc`` stops burning CPU (the gateway imports LiteLLM in a background
-    thread after it starts answering); returns (seconds waited, CPU seconds spent meanwhile)."""
-    start, first = time.monotonic(), cpu_seconds(proc.pid)
-    last, calm = first, 0
-    while time.monotonic() - start < limit and proc.alive():
-        time.sleep(interval)
-        now = cpu_seconds(proc.pid)
-        calm = calm + 1 if (now - last) / interval < busy else 0
-        last = now
-        if calm >= 3:
-            break
-    return time.monotonic() - start, last - first
-
-
-def idle_cpu(proc: Proc, seconds: float = 3.0) -> float:
-    """Share of one core ``proc`` uses while no request is in flight."""
-    before = cpu_seconds(proc.pid)
-    time.sleep(seconds)
-    return (cpu_seconds(proc.pid) - before) / seconds
-
-
-def make_env(data_dir: Path) -> dict[str, str]:
-    from cryptography.fernet import Fernet
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GATEWAY_", "DATABASE_", "REDIS_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="gateway_site.settings",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        GATEWAY_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        GATEWAY_HTTPS="0",
-        DJANGO_DEBUG="0",
-        GATEWAY_DATA_DIR=str(data_dir),
-        DATABASE_URL=f"sqlite:///{data_dir / 'gateway.sqlite3'}",
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        PYTHONUNBUFFERED="1",
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-    )
-    return env
-
-
-def seed(env: dict[str, str], api_base: str, log_dir: Path) -> str:
-    def manage(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-        )
-        (log_dir / f"manage-{args[0]}.log").write_text(done.stdout + done.stderr)
-        if done.returncode:
-            raise SetupError(
-                f"manage.py {args[0]} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
-            )
-        return done.stdout
-
-    manage("migrate", "--noinput", "-v", "0")
-    script = SEED_SCRIPT.format(api_base=api_base, secret=UPSTREAM_SECRET, endpoint=ENDPOINT_NAME, model=UPSTREAM_MODEL)
-    out = manage("shell", "-c", script)
-    for line in out.splitlines():
-        if line.startswith("BENCH_TOKEN="):
-            return line.split("=", 1)[1]
-    raise SetupError(f"seeding printed no token:\n{out[-2000:]}")
-
-
-# -- load ------------------------------------------------------------------------
-@dataclass
-class Target:
-    name: str  # "direct" or "daphne" / "uvicorn"
-    url: str  # .../v1/chat/completions
-    token: str
-    model: str
-    proc: Proc | None  # the gateway process (CPU accounting); None for direct
-    upstream: Proc
-
-
-@dataclass
-class Result:
-    scenario: str
-    target: str
-    concurrency: int
-    planned: int
-    done: int = 0
-    wall: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    ttfb: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    gateway_cpu: float | None = None
-    upstream_cpu: float | None = None
-    capped: bool = False
-
-    @property
-    def rps(self) -> float:
-        return self.done / self.wall if self.wall else 0.0
-
-
-def pct(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-async def one_request(session: Any, target: Target, stream: bool) -> tuple[float, float | None]:
-    body: dict[str, Any] = {"model": target.model, "messages": MESSAGES}
-    if stream:
-        body["stream"] = True
-    headers = {"Authorization": f"Bearer {target.token}"}
-    start = time.perf_counter()
-    async with session.post(target.url, json=body, headers=headers) as response:
-        if response.status != 200:
-            text = (await response.text())[:300]
-            raise RuntimeError(f"HTTP {response.status}: {text}")
-        if not stream:
-            data = await response.json(content_type=None)
-            if not data.get("choices"):
-                raise RuntimeError(f"no choices in response: {str(data)[:300]}")
-            return time.perf_counter() - start, None
-        first: float | None = None
-        last = b""
-        async for line in response.content:
-            line = line.strip()
-            if not line.startswith(b"data:"):
+def report(targets: list[Target], memory: dict[str, float]) -> list[tuple[str, bool, str]]:
+    by = {t.name: t.results for t in targets}
+    rows = [
+        "| scenario | target | req/s | p50 ms | p99 ms | TTFT p50 ms | CPU ms/req | errors | vs LiteLLM |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for scenario in SCENARIOS:
+        for target in targets:
+            results = by[target.name].get(scenario)
+            if not results:
                 continue
-            if first is None:
-                first = time.perf_counter() - start
-            last = line
-        if first is None or last != b"data: [DONE]":
-            raise RuntimeError(f"stream ended without [DONE] (last {last[:200]!r})")
-        return time.perf_counter() - start, first
+            rps = median(results, "rps")
+            anchor = median(by.get("litellm", {}).get(scenario, []), "rps")
+            ratio = f"{rps / anchor:.1f}x" if anchor and target.name.startswith("ours") else ""
+            cells = [median(results, k) for k in ("p50_ms", "p99_ms", "ttft_p50_ms", "cpu_ms")]
+            shown = ["-" if value is None else f"{value:g}" for value in cells]
+            errors = sum(r["errors"] for r in results)
+            rows.append(f"| {scenario} | {target.name} | {rps:g} | {' | '.join(shown)} | {errors} | {ratio} |")
+    print("\n".join(rows))
+    if memory:
+        print(f"\ngateway RSS after 10,000 requests: {memory['rss_10k_mib']} MiB", end="; ")
+        print(f"after 100,000: {memory['rss_100k_mib']} MiB")
+    return targets_met(by, memory)
 
 
-async def run_load(target: Target, stream: bool, concurrency: int, count: int, cap: float) -> Result:
-    import aiohttp
-
-    result = Result("stream" if stream else "chat", target.name, concurrency, count)
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=30)
-    issued = 0
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-
-        async def worker(deadline: float) -> None:
-            nonlocal issued
-            while issued < count:
-                if time.perf_counter() > deadline:
-                    result.capped = True
-                    return
-                issued += 1
-                try:
-                    latency, first = await one_request(session, target, stream)
-                except Exception as exc:  # every failure is counted and reported
-                    result.errors.append(f"{exc.__class__.__name__}: {exc}"[:400])
-                    continue
-                result.latencies.append(latency)
-                if first is not None:
-                    result.ttfb.append(first)
-
-        cpu_gw = cpu_seconds(target.proc.pid) if target.proc else None
-        cpu_up = cpu_seconds(target.upstream.pid)
-        started = time.perf_counter()
-        deadline = started + cap
-        await asyncio.gather(*(worker(deadline) for _ in range(concurrency)))
-        result.wall = time.perf_counter() - started
-        if target.proc:
-            result.gateway_cpu = cpu_seconds(target.proc.pid) - cpu_gw
-        result.upstream_cpu = cpu_seconds(target.upstream.pid) - cpu_up
-    result.done = len(result.latencies)
-    return result
+def added(by: dict, target: str, scenario: str, key: str) -> float | None:
+    """Median over rounds of (target - direct) for ``key``, paired by round."""
+    pairs = zip(by.get(target, {}).get(scenario, []), by["direct"].get(scenario, []), strict=False)
+    values = [t[key] - d[key] for t, d in pairs if t.get(key) is not None and d.get(key) is not None]
+    return statistics.median(values) if values else None
 
 
-# -- report ----------------------------------------------------------------------
-def machine_line() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = "/".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"machine: nproc={nproc} | cpu={model} | python={platform.python_version()} "
-        f"({platform.python_implementation()}) | {platform.system()} {platform.release()} | loadavg(1/5/15m)={load}"
-    )
-
-
-def versions_line() -> str:
-    from importlib import metadata
-
-    parts = []
-    for name in ("django", "litellm", "daphne", "uvicorn", "aiohttp", "uvloop", "httptools"):
-        try:
-            parts.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{name}=absent")
-    return "versions: " + " ".join(parts)
-
-
-def ms(value: float | None) -> str:
-    return "-" if value is None else f"{value * 1000:.2f}"
-
-
-def per_request(cpu: float | None, done: int) -> str:
-    return "-" if cpu is None or not done else f"{cpu * 1000 / done:.2f}"
-
-
-def as_dict(r: Result) -> dict[str, Any]:
-    def millis(value: float | None) -> float | None:
-        return None if value is None else value * 1000
-
-    return {
-        "scenario": r.scenario,
-        "target": r.target,
-        "concurrency": r.concurrency,
-        "planned": r.planned,
-        "done": r.done,
-        "errors": len(r.errors),
-        "capped": r.capped,
-        "wall_s": r.wall,
-        "rps": r.rps,
-        "p50_ms": millis(pct(r.latencies, 50)),
-        "p99_ms": millis(pct(r.latencies, 99)),
-        "ttfb_p50_ms": millis(pct(r.ttfb, 50)),
-        "ttfb_p99_ms": millis(pct(r.ttfb, 99)),
-        "gateway_cpu_s": r.gateway_cpu,
-        "upstream_cpu_s": r.upstream_cpu,
-    }
-
-
-def table(results: list[Result]) -> str:
-    header = [
-        "scenario", "target", "conc", "ok/planned", "errors", "req/s", "p50 ms", "p99 ms",
-        "TTFB p50", "TTFB p99", "gateway CPU ms/req", "upstream CPU ms/req",
-    ]  # fmt: skip
-    rows = [header]
-    for r in results:
-        rows.append(
-            [
-                r.scenario,
-                r.target if r.target == "direct" else f"gateway/{r.target}",
-                str(r.concurrency),
-                f"{r.done}/{r.planned}" + (" (time cap)" if r.capped else ""),
-                str(len(r.errors)),
-                f"{r.rps:.1f}",
-                ms(pct(r.latencies, 50)),
-                ms(pct(r.latencies, 99)),
-                ms(pct(r.ttfb, 50)),
-                ms(pct(r.ttfb, 99)),
-                per_request(r.gateway_cpu, r.done),
-                per_request(r.upstream_cpu, r.done),
-            ]
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = []
-    for n, row in enumerate(rows):
-        lines.append(
-            " | ".join(cell.ljust(widths[i]) if i < 2 else cell.rjust(widths[i]) for i, cell in enumerate(row))
-        )
-        if n == 0:
-            lines.append("-+-".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def added_latency(results: list[Result]) -> list[str]:
-    by = {(r.scenario, r.target, r.concurrency): r for r in results}
-    lines = []
-    for r in results:
-        if r.target == "direct":
-            continue
-        direct = by.get((r.scenario, "direct", r.concurrency))
-        if direct is None:
-            continue
-        if r.scenario == "chat":
-            a, b, what = pct(r.latencies, 50), pct(direct.latencies, 50), "latency p50"
-        else:
-            a, b, what = pct(r.ttfb, 50), pct(direct.ttfb, 50), "TTFB p50"
-        if a is None or b is None:
-            continue
-        lines.append(
-            f"  gateway/{r.target:<8} c={r.concurrency:<3} {r.scenario:<6} {what:<11}: "
-            f"+{(a - b) * 1000:.2f} ms ({a * 1000:.2f} through gateway - {b * 1000:.2f} direct)"
-        )
-    return lines
-
-
-# -- main ------------------------------------------------------------------------
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--requests", type=int, default=2000, help="requests per scenario at the highest concurrency (default 2000)"
-    )
-    parser.add_argument(
-        "--requests-serial",
-        type=int,
-        default=None,
-        help="requests per scenario at concurrency 1 (default --requests/5)",
-    )
-    parser.add_argument("--duration", type=float, default=60.0, help="hard time cap per scenario, seconds (default 60)")
-    parser.add_argument("--concurrency", default="1,32", help="comma-separated concurrencies (default 1,32)")
-    parser.add_argument(
-        "--servers", default="daphne,uvicorn", help="gateway servers to measure (default daphne,uvicorn)"
-    )
-    parser.add_argument("--warmup", type=int, default=50, help="warm-up requests per target and mode (default 50)")
-    parser.add_argument("--no-direct", action="store_true", help="skip the direct-to-upstream baseline")
-    parser.add_argument("--json", metavar="PATH", help="also write the raw figures as JSON to PATH")
-    parser.add_argument("--keep", action="store_true", help="keep the temp data dir (logs, database) for inspection")
-    args = parser.parse_args(argv)
-    args.concurrency = sorted({int(c) for c in args.concurrency.split(",") if c.strip()})
-    args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    if args.requests_serial is None:
-        args.requests_serial = max(1, args.requests // 5)
-    if args.requests < 1 or args.duration <= 0 or not args.concurrency or min(args.concurrency) < 1:
-        parser.error("--requests, --duration and --concurrency must be positive")
-    return args
-
-
-async def warm_up(target: Target, count: int) -> list[str]:
-    errors: list[str] = []
-    for stream in (False, True):
-        r = await run_load(target, stream, min(8, max(1, count)), count, 60)
-        errors += [f"warm-up {target.name} {r.scenario}: {e}" for e in r.errors]
-    return errors
-
-
-async def measure(target: Target, args: argparse.Namespace, results: list[Result]) -> None:
-    for stream in (False, True):
-        for conc in args.concurrency:
-            count = args.requests_serial if conc == 1 else args.requests
-            r = await run_load(target, stream, conc, count, args.duration)
-            results.append(r)
-            print(
-                f"  {r.scenario:<6} {target.name:<8} c={conc:<3} {r.done}/{count} ok in {r.wall:.1f}s "
-                f"({r.rps:.1f} req/s){'  ' + str(len(r.errors)) + ' errors' if r.errors else ''}",
-                flush=True,
+def targets_met(by: dict, memory: dict[str, float]) -> list[tuple[str, bool, str]]:
+    checks: list[tuple[str, bool, str]] = []
+    if "litellm" in by:
+        for scenario in ("chat_c32", "stream_c32"):
+            ours, anchor = median(by["ours"][scenario], "rps"), median(by["litellm"][scenario], "rps")
+            checks.append((f"{scenario}: >= 10x LiteLLM's req/s", ours >= 10 * anchor, f"{ours / anchor:.1f}x"))
+        for scenario, key in (("chat_c1", "p50_ms"), ("stream_c1", "ttft_p50_ms")):
+            ours, anchor = added(by, "ours", scenario, key), added(by, "litellm", scenario, key)
+            what = "added p50" if key == "p50_ms" else "added time to first token"
+            checks.append(
+                (f"{scenario}: {what} <= 0.1x LiteLLM's", ours <= 0.1 * anchor, f"{ours:.2f} vs {anchor:.2f} ms")
             )
+        translated, anchor = median(by["ours_translated"]["chat_c32"], "rps"), median(by["litellm"]["chat_c32"], "rps")
+        checks.append(
+            ("translated path: >= 1.5x LiteLLM's req/s", translated >= 1.5 * anchor, f"{translated / anchor:.1f}x")
+        )
+    cpu = median(by["ours"]["chat_c32"], "cpu_ms")
+    checks.append(("CPU per chat request <= 1.3 ms", cpu <= 1.3, f"{cpu:.2f} ms"))
+    if memory:
+        first, last = memory["rss_10k_mib"], memory["rss_100k_mib"]
+        checks.append(("RSS <= 250 MiB", last <= 250, f"{last} MiB"))
+        checks.append(
+            ("RSS flat (within 5%) from 10k to 100k requests", last <= first * 1.05, f"{first} -> {last} MiB")
+        )
+    print()
+    for name, ok, detail in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {name:55} {detail}")
+    return checks
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {system}, load {load}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    print(machine_line())
-    print(versions_line())
-    print("note: client, fake upstream and gateway share this machine's CPUs; other work on it adds noise.")
-    data_dir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    procs: list[Proc] = []
-    results: list[Result] = []
-    errors: list[str] = []
-    idle: dict[str, float] = {}
-
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    code = 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=8, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds before each run")
+    parser.add_argument("--scenarios", type=lambda v: v.split(","), default=list(SCENARIOS))
+    parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM proxy (no install)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the 100,000-request memory run")
+    args = parser.parse_args(argv)
+    bench = Bench(args)
     try:
-        env = make_env(data_dir)
-        upstream, upstream_url = start_upstream(env, data_dir, procs)
-        print(f"fake upstream: {upstream_url} (pid {upstream.pid})", flush=True)
-        token = seed(env, f"{upstream_url}/v1", data_dir)
-        print(f"seeded {data_dir} (endpoint {ENDPOINT_NAME!r} running)", flush=True)
-        targets = []
-        if not args.no_direct:
-            targets.append(
-                Target("direct", f"{upstream_url}/v1/chat/completions", UPSTREAM_SECRET, UPSTREAM_MODEL, None, upstream)
-            )
-        targets += args.servers
-        for target in targets:
-            gateway = None
-            if isinstance(target, str):
-                gateway, url = start_gateway(target, env, data_dir, procs)
-                waited, spent = wait_quiet(gateway)
-                print(
-                    f"gateway ({target}): {url} (pid {gateway.pid}); background start-up work done "
-                    f"{waited:.1f} s after /health/live ({spent:.1f} CPU s)",
-                    flush=True,
-                )
-                target = Target(target, f"{url}/v1/chat/completions", token, ENDPOINT_NAME, gateway, upstream)
-            warm_errors = asyncio.run(warm_up(target, args.warmup))
-            if warm_errors:
-                # A broken setup would only produce a table of failures: say why and move on.
-                errors += warm_errors
-                log = target.proc.tail(15) if target.proc else target.upstream.tail(15)
-                print(f"  warm-up of {target.name} failed ({len(warm_errors)} errors); skipping it. Log tail:\n{log}")
-            else:
-                if gateway is not None:
-                    time.sleep(1.0)  # let the usage writer flush the warm-up rows
-                    idle[target.name] = idle_cpu(gateway)
-                asyncio.run(measure(target, args, results))
-            if gateway is not None:
-                if not gateway.alive():
-                    errors.append(f"{target.name} exited during the run:\n{gateway.tail()}")
-                gateway.stop()
-                procs.remove(gateway)
-    except SetupError as exc:
-        print(f"SETUP FAILED: {exc}", file=sys.stderr)
-        code = 2
-    except KeyboardInterrupt:
-        print("\ninterrupted; cleaning up", file=sys.stderr)
-        code = 130
+        print(f"machine: {machine()}", flush=True)
+        targets = bench.setup()
+        bench.rounds(targets)
+        ours = next(t for t in targets if t.name == "ours")
+        memory = {} if args.no_memory else bench.memory(ours)
+        report(targets, memory)
+    except (SetupError, subprocess.CalledProcessError) as exc:
+        print(f"setup failed: {exc}", file=sys.stderr)
+        return 2
     finally:
-        for proc in reversed(procs):
-            proc.stop()
-        if args.keep:
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-
-    if results:
-        print()
-        print(
-            f"requests per scenario: {args.requests_serial} at c=1, {args.requests} at higher concurrency; "
-            f"time cap {args.duration:g} s per scenario"
-        )
-        print(
-            "chat = non-streaming (p50/p99 = full response); stream = stream=true (p50/p99 = whole stream, "
-            "TTFB = first 'data:' chunk). CPU = utime+stime of the server process per completed request."
-        )
-        print(table(results))
-        print()
-        print("gateway added latency (through gateway - direct):")
-        for line in added_latency(results):
-            print(line)
-        for name, share in idle.items():
-            print(
-                f"gateway/{name} idle CPU (usage writer + change poll, no traffic): {share * 100:.1f}% of a core "
-                f"(included in the CPU ms/req figures)"
-            )
-        for r in results:
-            errors += [f"{r.scenario} {r.target} c={r.concurrency}: {e}" for e in r.errors]
-        if args.json:
-            Path(args.json).write_text(
-                json.dumps(
-                    {
-                        "machine": machine_line(),
-                        "versions": versions_line(),
-                        "idle_cpu_share": idle,
-                        "results": [as_dict(r) for r in results],
-                    },
-                    indent=2,
-                )
-            )
-    if errors:
-        print(f"\n{len(errors)} request(s) failed; first {min(len(errors), MAX_ERRORS_SHOWN)}:", file=sys.stderr)
-        for line in errors[:MAX_ERRORS_SHOWN]:
-            print(f"  {line}", file=sys.stderr)
-        code = code or 1
-    return code
+        bench.stop()
+    return 0
 
 
 if __name__ == "__main__":

@@ -152,9 +152,7 @@ class GatewayProcess:
         """Start the process without waiting (start several, then ``wait_live`` each)."""
         command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*command, "--no-access-log"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
+            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         return self
 
     def wait_live(self, timeout: float = 90) -> GatewayProcess:

@@ -80,10 +80,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-        parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-        parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
+        parser.add_argument(
+            "--log-level", choices=["debug", "info", "warning", "error"], help="default: GATEWAY_LOG_LEVEL"
+        )
+        # Off by default: a log line per request costs more CPU than a proxied
+        # call on the direct path; the request log and /metrics record every request.
+        parser.add_argument("--access-log", action="store_true", help="log each request")
 
-    def handle(self, *args, host: str, port: int, log_level: str, no_access_log: bool, **options) -> None:
+    def handle(self, *args, host: str, port: int, log_level: str | None, access_log: bool, **options) -> None:
         from gateway_site.asgi import application
         from proxy.usage import recorder
 
@@ -93,8 +97,8 @@ class Command(BaseCommand):
             port=port,
             lifespan="off",  # Django's ASGI handler speaks HTTP only
             log_config=None,  # Django's LOGGING already formats (and scrubs) every line
-            log_level=log_level,
-            access_log=not no_access_log,
+            log_level=log_level or settings.LOG_LEVEL.lower(),
+            access_log=access_log,
         )
         server = DrainingServer(config, settings.GATEWAY_DRAIN_SECONDS)
         server.run()
