@@ -28,7 +28,7 @@ from gatewaylib.invalidation import watcher
 from proxy import direct, translated
 from proxy.allowlist import check_fields
 from proxy.errors import ProxyError, database_unavailable
-from proxy.http import Request, Response
+from proxy.http import Request, Response, json_response
 from proxy.ratelimit import headers_for, limiter
 from proxy.routes import ROUTE_PATHS, ROUTE_TYPES
 from proxy.state import Caller, EndpointInfo, state
@@ -344,8 +344,6 @@ async def dispatch(call: Call, endpoint: EndpointInfo, body: dict[str, Any]) -> 
 # -- GET /v1/models ----------------------------------------------------------------
 async def list_models(request: Request) -> Response:
     """Running endpoints the caller may USE, in OpenAI's list shape."""
-    from proxy.http import json_response
-
     if drain.draining:
         return shutting_down().response()
     if request.method != "GET":
