@@ -36,6 +36,9 @@ from tests.factories import PASSWORD
 from tests.proxy.conftest import UPSTREAM_SECRET
 from tests.proxy.listeners import Attacker, Echoer
 
+# Every test here runs on the direct path and on LiteLLM's translated path.
+pytestmark = pytest.mark.usefixtures("both_paths")
+
 API = "/api/3.0/mlflow/gateway"
 MESSAGES = [{"role": "user", "content": "hi"}]
 REFUSED = "'api_base' decides where the key's secret is sent; set it on the key, not on the endpoint's model."

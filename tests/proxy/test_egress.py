@@ -21,6 +21,9 @@ from tests.proxy.listeners import Attacker, Redirector
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
+# Every test here runs on the direct path and on LiteLLM's translated path.
+pytestmark = pytest.mark.usefixtures("both_paths")
+
 # route: (endpoint type, provider, path, body, multipart)
 ROUTES = {
     "chat": ("chat", "openai", "/v1/chat/completions", {"messages": MESSAGES}),

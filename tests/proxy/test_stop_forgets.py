@@ -20,6 +20,9 @@ from fakeupstream import FakeUpstream
 from gatewaylib.scrub import live_secrets
 from proxy.state import state
 
+# Every test here runs on the direct path and on LiteLLM's translated path.
+pytestmark = pytest.mark.usefixtures("both_paths")
+
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
