@@ -311,8 +311,8 @@ def median(results: list[dict], key: str) -> float | None:
 def report(targets: list[Target], memory: dict[str, float]) -> list[tuple[str, bool, str]]:
     by = {t.name: t.results for t in targets}
     rows = [
-        "| scenario | target | req/s | p50 ms | p99 ms | TTFT p50 ms | CPU ms/req | errors | vs LiteLLM |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| scenario | target | req/s | p50 ms | p99 ms | TTFT p50 ms | CPU ms/req | RSS MiB | errors | vs LiteLLM |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for scenario in SCENARIOS:
         for target in targets:
@@ -322,10 +322,10 @@ def report(targets: list[Target], memory: dict[str, float]) -> list[tuple[str, b
             rps = median(results, "rps")
             anchor = median(by.get("litellm", {}).get(scenario, []), "rps")
             ratio = f"{rps / anchor:.1f}x" if anchor and target.name.startswith("ours") else ""
-            cells = [median(results, k) for k in ("p50_ms", "p99_ms", "ttft_p50_ms", "cpu_ms")]
-            shown = ["-" if value is None else f"{value:g}" for value in cells]
+            cells = [median(results, k) for k in ("p50_ms", "p99_ms", "ttft_p50_ms", "cpu_ms", "rss_mib")]
+            shown = ["-" if value is None else f"{value:.{2 if i < 4 else 0}f}" for i, value in enumerate(cells)]
             errors = sum(r["errors"] for r in results)
-            rows.append(f"| {scenario} | {target.name} | {rps:g} | {' | '.join(shown)} | {errors} | {ratio} |")
+            rows.append(f"| {scenario} | {target.name} | {rps:.0f} | {' | '.join(shown)} | {errors} | {ratio} |")
     print("\n".join(rows))
     if memory:
         print(f"\ngateway RSS after 10,000 requests: {memory['rss_10k_mib']} MiB", end="; ")
