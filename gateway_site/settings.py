@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our own static files, no CDN
     "guardian",
     "django_htmx",
     "gateway_site",
@@ -217,6 +218,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "3.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc come from drf-spectacular-sidecar's packaged assets,
+    # not a CDN: the docs work without internet and load nothing from elsewhere.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI would otherwise show a badge image fetched from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
 }
 
 # Security. The HTTPS settings default on outside DEBUG; set GATEWAY_HTTPS=0

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from gateway_site import views
 
@@ -24,6 +24,7 @@ urlpatterns = [
     path("share/", include("sharing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path(API_PREFIX, include("catalog.api.urls")),
     path(API_PREFIX, include("keys.api.urls")),
     path(API_PREFIX, include("tokens.api.urls")),

@@ -9,11 +9,17 @@ ciphertext or a gateway token's plaintext.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -288,3 +294,57 @@ def test_failed_forms_do_not_echo_the_secret(world, alice):
         body = response.content.decode()
         for secret in [*world.secrets, SECRET + "-new"]:
             assert secret not in body, (url, secret[:12])
+
+
+class _Assets(HTMLParser):
+    """The URLs a page makes the browser load: <script src>, <link href>, <img src>."""
+
+    ATTRIBUTES = {"script": "src", "link": "href", "img": "src"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if (wanted := self.ATTRIBUTES.get(tag)) is not None:
+            self.urls += [value for name, value in attrs if name == wanted and value]
+
+
+def _assets(body: str) -> list[str]:
+    parser = _Assets()
+    parser.feed(body)
+    return parser.urls
+
+
+def test_no_page_loads_anything_from_another_host(world, admin_user):
+    """Every page a user can reach (UI, admin, API docs, sign-in) loads its assets from this site, and they exist."""
+    pages = [url for url, headers, *_ in _ui_pages(world) if not headers]
+    pages += _admin_pages(world) + ["/api/docs/", "/api/redoc/", "/accounts/login/"]
+    client = _client(admin_user)
+    problems, checked = [], set()
+    for url in pages:
+        response = client.get(url)
+        if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+            continue
+        for asset in _assets(response.content.decode()):
+            parts = urlsplit(asset)
+            if parts.scheme == "data":
+                continue  # inline, loads nothing
+            if parts.scheme or parts.netloc:
+                problems.append(f"{url} loads {asset}")
+            elif parts.path.startswith(settings.STATIC_URL) and not finders.find(
+                parts.path.removeprefix(settings.STATIC_URL)
+            ):
+                problems.append(f"{url} loads {asset}, which is not a static file here")
+            checked.add(parts.path)
+    assert problems == []
+    # The check saw the pages that used to load from a CDN, and their scripts.
+    assert any("swagger-ui-dist" in path for path in checked), checked
+    assert any("redoc" in path for path in checked), checked
+
+
+def test_swagger_ui_shows_no_badge_from_the_online_validator(client):
+    body = client.get("/api/docs/").content.decode()
+    settings_json = re.search(r"const swaggerSettings = (\{.*?\});", body, re.S)
+    assert settings_json is not None, body[:2000]
+    assert json.loads(settings_json.group(1))["validatorUrl"] is None
