@@ -14,13 +14,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_site.settings")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from gateway_site.body_limit import BodyLimit  # noqa: E402
-from gateway_site.routing import websocket_urlpatterns  # noqa: E402
 from proxy.asgi import ProxyApp  # noqa: E402
 
 
@@ -48,9 +44,6 @@ threading.Thread(target=_warm_up, name="gateway-warm-up", daemon=True).start()
 # loop by as much. A shorter interval hands the loop back sooner.
 sys.setswitchinterval(0.0005)
 
-application = ProtocolTypeRouter(
-    {
-        "http": BodyLimit(ProxyApp(django_asgi_app), settings.GATEWAY_MAX_BODY_BYTES),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
-)
+# HTTP only: live pages poll with htmx (README "Live updates"), so there is no
+# WebSocket route and no channel layer.
+application = BodyLimit(ProxyApp(django_asgi_app), settings.GATEWAY_MAX_BODY_BYTES)

@@ -1,7 +1,7 @@
 """Settings for the AI Gateway.
 
 Everything comes from the environment, with embedded defaults: SQLite, local
-memory cache, an in-memory channel layer and eager Celery tasks, so one
+memory cache and eager Celery tasks, so one
 command runs the gateway with no other service. Setting ``DATABASE_URL`` and
 ``REDIS_URL`` switches to the production / scale-out mode.
 """
@@ -84,7 +84,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "channels",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -145,10 +144,8 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     parse_redis_url(REDIS_URL)
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "gateway"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # Celery: a Redis broker when REDIS_URL is set; otherwise tasks run in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
