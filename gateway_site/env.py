@@ -31,6 +31,24 @@ def env_str(name: str, default: str = "", environ: Mapping[str, str] | None = No
     return environ.get(name, default)
 
 
+def env_or_file(name: str, path: Path | None, environ: Mapping[str, str] | None = None) -> str:
+    """``name`` from the environment (or ``name_FILE``); when neither is set, the contents of ``path`` if it exists.
+
+    The embedded default's generated secrets (``bin/run`` writes them under
+    ``var/`` once) are found this way by every ``manage.py`` command, not only
+    by the server ``bin/run`` starts.
+    """
+    value = env_str(name, "", environ)
+    if value or path is None:
+        return value
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{path} cannot be read: {exc.strerror}") from None
+
+
 def env_bool(name: str, default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
     raw = env_str(name, "1" if default else "0", environ).strip().lower()
     if raw in TRUE_VALUES:

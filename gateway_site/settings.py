@@ -18,6 +18,7 @@ from gateway_site.env import (
     env_choice,
     env_int,
     env_list,
+    env_or_file,
     env_str,
     parse_database_url,
     parse_redis_url,
@@ -39,28 +40,45 @@ VAR_DIR = Path(env_str("GATEWAY_DATA_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+# The embedded default (no DATABASE_URL: SQLite under var/) finds the secrets
+# `make run` generated in var/ when the environment names none, so every
+# manage.py command shares the running server's database, keys and token
+# pepper. Production (DATABASE_URL set) takes secrets only from the
+# environment and refuses to start without them.
+EMBEDDED = not env_str("DATABASE_URL")
+_GENERATED = {"secret": VAR_DIR / "secret_key", "encryption": VAR_DIR / "encryption_key"} if EMBEDDED else {}
+_HOW_TO_GENERATE = (
+    " With the embedded default, `make run` generates it once into var/."
+    if EMBEDDED
+    else " Production mode (DATABASE_URL set) reads it only from the environment."
+)
+
+SECRET_KEY = env_or_file("DJANGO_SECRET_KEY", _GENERATED.get("secret"))
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) must be set; "
-            "a development default is only used when DJANGO_DEBUG=1."
+            "a development default is only used when DJANGO_DEBUG=1." + _HOW_TO_GENERATE
         )
     SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production-0123456789"
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG or EMBEDDED else "")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names the gateway answers to.")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # Fernet keys (comma separated, newest first) that encrypt provider secrets.
 # See README "Rotating the encryption key".
-GATEWAY_ENCRYPTION_KEYS = env_list("GATEWAY_ENCRYPTION_KEYS")
+GATEWAY_ENCRYPTION_KEYS = [
+    key.strip()
+    for key in env_or_file("GATEWAY_ENCRYPTION_KEYS", _GENERATED.get("encryption")).split(",")
+    if key.strip()
+]
 if not GATEWAY_ENCRYPTION_KEYS and not DEBUG:
     raise ImproperlyConfigured(
         "GATEWAY_ENCRYPTION_KEYS (or GATEWAY_ENCRYPTION_KEYS_FILE) must be set: one or more Fernet keys, "
         "newest first. Generate one with: python -c 'from cryptography.fernet import Fernet; "
-        "print(Fernet.generate_key().decode())'"
+        "print(Fernet.generate_key().decode())'." + _HOW_TO_GENERATE
     )
 GATEWAY_BLOCK_PRIVATE_API_BASE = env_bool("GATEWAY_BLOCK_PRIVATE_API_BASE", False)
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)

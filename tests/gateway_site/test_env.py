@@ -77,6 +77,8 @@ def _manage(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedPr
 
 
 PRODUCTION_ENV = {
+    # Production mode: secrets only from the environment (never the embedded default's files under var/).
+    "DATABASE_URL": "postgres://gateway@db.example.invalid:5432/gateway",
     "DJANGO_SECRET_KEY": "k" * 64 + "-production-like-secret-key-with-enough-entropy-!@#$%",
     "DJANGO_ALLOWED_HOSTS": "gateway.example.com",
     "GATEWAY_ENCRYPTION_KEYS": "dGVzdC1lbmNyeXB0aW9uLWtleS0wMDAwMDAwMDAwMDA=",
