@@ -31,6 +31,7 @@ from catalog import services as catalog
 from endpoints import admin_services, lifecycle, services
 from endpoints.models import Binding, Endpoint, EndpointModel, RequestLog, Revision, Status
 from endpoints.validation import ENDPOINT_MODES, ModelSpec, validate_models
+from gatewaylib import humanize
 from sharing.admin import SharedObjectAdmin
 
 # ``validate_models`` names a model's key ``key_id``; the inline form calls it ``key``.
@@ -335,12 +336,12 @@ class RequestLogAdmin(ReadOnlyAdmin):
         "endpoint",
         "model_served",
         "status_code",
-        "latency_ms",
+        "latency",
         "attempts",
         "stream",
-        "prompt_tokens",
-        "completion_tokens",
-        "cost_usd",
+        "prompt",
+        "completion",
+        "cost",
         "error_type",
     ]
     list_filter = [OutcomeFilter, "stream"]
@@ -348,3 +349,42 @@ class RequestLogAdmin(ReadOnlyAdmin):
     search_fields = ["endpoint__name", "model_served"]
     ordering = ["-created_at"]
     show_full_result_count = False
+    fields = [
+        "created_at",
+        "request_id",
+        "endpoint",
+        "model_served",
+        "endpoint_model_id",
+        "status_code",
+        "error_type",
+        "latency",
+        "time_to_first_token",
+        "attempts",
+        "stream",
+        "prompt",
+        "completion",
+        "cost",
+        "user_id",
+        "token_id",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="latency", ordering="latency_ms")
+    def latency(self, log: RequestLog) -> str:
+        return humanize.duration_ms(log.latency_ms)
+
+    @admin.display(description="time to first token", ordering="ttft_ms")
+    def time_to_first_token(self, log: RequestLog) -> str:
+        return humanize.duration_ms(log.ttft_ms)
+
+    @admin.display(description="prompt tokens", ordering="prompt_tokens")
+    def prompt(self, log: RequestLog) -> str:
+        return humanize.count(log.prompt_tokens)
+
+    @admin.display(description="completion tokens", ordering="completion_tokens")
+    def completion(self, log: RequestLog) -> str:
+        return humanize.count(log.completion_tokens)
+
+    @admin.display(description="cost", ordering="cost_usd")
+    def cost(self, log: RequestLog) -> str:
+        return humanize.usd(log.cost_usd)

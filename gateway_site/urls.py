@@ -6,6 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from gateway_site import views
 
+admin.site.site_header = "AI Gateway administration"
+admin.site.site_title = "AI Gateway admin"
+admin.site.index_title = "Keys, endpoints, tokens and who may use them"
+
 API_PREFIX = "api/3.0/mlflow/gateway/"
 
 handler404 = "gateway_site.errors.not_found"

@@ -357,3 +357,49 @@ def test_status_fields_cannot_be_set_through_the_form(admin_client, alice, make_
     assert response.status_code == 302
     endpoint.refresh_from_db()
     assert endpoint.status == Status.STOPPED and endpoint.config_version == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_names_the_product_and_formats_figures_for_people(admin_client, alice, make_endpoint):
+    endpoint = make_endpoint(alice)
+    log = RequestLog.objects.create(
+        endpoint=endpoint,
+        model_served="openai/gpt-4o",
+        status_code=200,
+        latency_ms=8525.80983200005,
+        ttft_ms=312.4,
+        prompt_tokens=12345,
+        completion_tokens=678,
+        cost_usd="0.00012300",
+        created_at=timezone.now(),
+    )
+    index = admin_client.get("/admin/").content.decode()
+    assert "<title>Keys, endpoints, tokens and who may use them | AI Gateway admin</title>" in index
+    assert "AI Gateway administration" in index and "Django administration" not in index
+
+    for url in ("/admin/endpoints/requestlog/", f"/admin/endpoints/requestlog/{log.pk}/change/"):
+        page = admin_client.get(url).content.decode()
+        assert "8.53 s" in page, url
+        assert "12,345" in page and "$0.000123" in page, url
+        assert "8525.8" not in page and "0.00012300" not in page, url
+    detail = admin_client.get(f"/admin/endpoints/requestlog/{log.pk}/change/").content.decode()
+    assert "312 ms" in detail
+
+
+@pytest.mark.parametrize(
+    "value, text",
+    [(None, "—"), (0.4, "0 ms"), (532.6, "533 ms"), (999.4, "999 ms"), (1000, "1.00 s"), (61234.5, "61.23 s")],
+)
+def test_durations_read_in_milliseconds_then_seconds(value, text):
+    from gatewaylib.humanize import duration_ms
+
+    assert duration_ms(value) == text
+
+
+@pytest.mark.parametrize("value, text", [(0, "$0"), ("0.00012300", "$0.000123"), ("1234.5", "$1,234.50")])
+def test_costs_read_as_dollars(value, text):
+    from decimal import Decimal
+
+    from gatewaylib.humanize import usd
+
+    assert usd(Decimal(value)) == text
