@@ -36,7 +36,10 @@ for _name in (
     os.environ.setdefault(_name, "True")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("GATEWAY_DATA_DIR", str(BASE_DIR / "var")))
+# A checkout (manage.py beside gateway_site/) keeps its data in BASE_DIR/var;
+# an installed package (BASE_DIR is site-packages) in ./var of the directory it starts in.
+_DEFAULT_DATA_DIR = BASE_DIR / "var" if (BASE_DIR / "manage.py").is_file() else Path.cwd() / "var"
+VAR_DIR = Path(env_str("GATEWAY_DATA_DIR", str(_DEFAULT_DATA_DIR)))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
