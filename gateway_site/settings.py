@@ -8,6 +8,7 @@ command runs the gateway with no other service. Setting ``DATABASE_URL`` and
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -95,6 +96,7 @@ GATEWAY_METRICS_TOKEN = env_str("GATEWAY_METRICS_TOKEN")
 # process (manage.py serve) lets requests and streams in flight finish, and
 # what the rate limiter does when Redis fails: serve unlimited, or refuse (503).
 GATEWAY_DRAIN_SECONDS = env_int("GATEWAY_DRAIN_SECONDS", 120)
+GATEWAY_WORKERS = env_int("GATEWAY_WORKERS", 1, minimum=1)  # manage.py serve's worker processes
 GATEWAY_RATE_LIMIT_ON_REDIS_ERROR = env_choice("GATEWAY_RATE_LIMIT_ON_REDIS_ERROR", "allow", ("allow", "deny"))
 
 INSTALLED_APPS = [
@@ -260,13 +262,38 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 LOG_LEVEL = env_str("GATEWAY_LOG_LEVEL", "INFO").upper()
+# One line per proxied request (logger ``gateway.requests``) is written at this
+# level: DEBUG by default, so with the default INFO it costs one level check.
+# Set it to INFO to see every request.
+GATEWAY_REQUEST_LOG_LEVEL = logging.getLevelNamesMapping()[
+    env_choice("GATEWAY_REQUEST_LOG_LEVEL", "debug", ("debug", "info", "warning")).upper()
+]
+GATEWAY_LOG_FORMAT = env_choice("GATEWAY_LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Every line this process writes is scrubbed of the provider secrets it holds.
-    "filters": {"secrets": {"()": "gatewaylib.scrub.SecretLogFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secrets"]}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object per line; the proxy's request line adds its fields as keys.
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "filters": {
+        # Every line this process writes is scrubbed of the provider secrets it holds.
+        "secrets": {"()": "gatewaylib.scrub.SecretLogFilter"},
+        # 403/404/405/409 are one line, not a traceback.
+        "expected_refusals": {"()": "gatewaylib.logs.ExpectedRefusalFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": GATEWAY_LOG_FORMAT,
+            "filters": ["expected_refusals", "secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "LiteLLM": {"level": "WARNING"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from django.conf import settings
 from django.db import connection
@@ -67,14 +68,23 @@ def ready(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus metrics of this process. Protected by GATEWAY_METRICS_TOKEN when it is set."""
+    """Prometheus metrics of every worker. Protected by GATEWAY_METRICS_TOKEN when it is set.
+
+    Worker processes that share ``PROMETHEUS_MULTIPROC_DIR`` (``manage.py
+    serve --workers N`` sets it) write their figures there, and any one of
+    them answers a scrape with the sum over all of them.
+    """
     import hmac
 
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
     expected = settings.GATEWAY_METRICS_TOKEN
     if expected:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return JsonResponse({"detail": "A valid metrics token is required."}, status=401)
-    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

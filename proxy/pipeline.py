@@ -25,7 +25,7 @@ from gateway_site.parsers import MAX_JSON_DEPTH, JSONTooDeep, strict_loads
 from gatewaylib.db import DatabaseUnavailable, run_in_thread
 from gatewaylib.drain import Ticket, drain
 from gatewaylib.invalidation import watcher
-from proxy import direct, translated
+from proxy import direct, observe, translated
 from proxy.allowlist import check_fields
 from proxy.errors import ProxyError, database_unavailable
 from proxy.http import Request, Response, json_response
@@ -92,11 +92,20 @@ class Call:
             self.headers["x-gateway-model-id"] = model_id
 
     def finish(self, status: int, error_type: str = "") -> None:
-        """Record the request's usage, once (a stream closed unread is finished by its close)."""
-        if self.endpoint is None or self.finished:
-            return  # nothing to attribute (bad token, unknown endpoint), or already recorded
+        """Record the request once: its log line and span, and its usage when it reached an endpoint.
+
+        A stream closed unread is finished by its close; a request refused
+        before its endpoint was known (bad token, unknown endpoint) has no
+        usage row to attribute, but is still logged and traced.
+        """
+        if self.finished:
+            return
         self.finished = True
-        model = self.endpoint.models.get(self.model_id or "")
+        latency_ms = (time.perf_counter() - self.started) * 1000
+        model = self.endpoint.models.get(self.model_id or "") if self.endpoint is not None else None
+        observe.finished(self, status, error_type, model, latency_ms)
+        if self.endpoint is None:
+            return
         cost = 0.0
         if model is not None:
             cost = (
@@ -108,7 +117,7 @@ class Call:
                 endpoint_id=self.endpoint.id,
                 endpoint_name=self.endpoint.name,
                 status_code=status,
-                latency_ms=(time.perf_counter() - self.started) * 1000,
+                latency_ms=latency_ms,
                 endpoint_model_id=self.model_id,
                 model_served=f"{model.provider}/{model.model_name}" if model else "",
                 user_id=self.caller.user_id if self.caller else None,

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -29,16 +30,65 @@ from gatewaylib.outage import Outage
 
 logger = logging.getLogger(__name__)
 
-REQUESTS = Counter("gateway_requests_total", "Proxied requests", ["endpoint", "model", "status"])
-ERRORS = Counter("gateway_request_errors_total", "Proxied requests that failed", ["endpoint", "model", "error_type"])
+# LiteLLM proxy's metric and label names where the meaning is the same, so
+# dashboards built for it work here: requested_model is the endpoint the
+# client named, model the deployment's model, api_provider its provider.
+# With several worker processes these are aggregated across all of them
+# (prometheus-client's multiprocess mode; see ``manage.py serve --workers``).
+_LABELS = ["requested_model", "model", "api_provider"]
+REQUESTS = Counter(
+    "litellm_proxy_total_requests_metric", "Proxied requests, by final status", [*_LABELS, "status_code"]
+)
+FAILURES = Counter(
+    "litellm_proxy_failed_requests_metric",
+    "Proxied requests that failed",
+    [*_LABELS, "exception_status", "exception_class"],
+)
 LATENCY = Histogram(
-    "gateway_request_latency_seconds",
-    "Time from request to the end of the response",
-    ["endpoint", "model"],
+    "litellm_request_total_latency_metric",
+    "Seconds from the request to the end of its response",
+    _LABELS,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
-TOKENS = Counter("gateway_tokens_total", "Tokens used", ["endpoint", "model", "kind"])
-COST = Counter("gateway_cost_usd_total", "Estimated provider cost in USD", ["endpoint", "model"])
+TIME_TO_FIRST_TOKEN = Histogram(
+    "litellm_llm_api_time_to_first_token_metric",
+    "Seconds from a streamed request to its first token",
+    _LABELS,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+INPUT_TOKENS = Counter("litellm_input_tokens_metric", "Prompt tokens", _LABELS)
+OUTPUT_TOKENS = Counter("litellm_output_tokens_metric", "Completion tokens", _LABELS)
+TOTAL_TOKENS = Counter("litellm_total_tokens_metric", "Prompt and completion tokens", _LABELS)
+SPEND = Counter("litellm_spend_metric", "Estimated provider cost in USD", _LABELS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """One endpoint and model's metric children, looked up once rather than on every request."""
+
+    labels: tuple[str, str, str]
+    latency: Any
+    time_to_first_token: Any
+    input_tokens: Any
+    output_tokens: Any
+    total_tokens: Any
+    spend: Any
+
+
+_SERIES: dict[tuple[str, str], _Series] = {}
+
+
+def _series(endpoint_name: str, model_served: str) -> _Series:
+    if (found := _SERIES.get((endpoint_name, model_served))) is not None:
+        return found
+    provider, _, model = model_served.partition("/")
+    labels = (endpoint_name, model or "none", provider or "none")
+    if len(_SERIES) > 10_000:  # renamed and deleted endpoints; the children themselves stay exported
+        _SERIES.clear()
+    metrics = (LATENCY, TIME_TO_FIRST_TOKEN, INPUT_TOKENS, OUTPUT_TOKENS, TOTAL_TOKENS, SPEND)
+    found = _SERIES[endpoint_name, model_served] = _Series(labels, *(metric.labels(*labels) for metric in metrics))
+    return found
+
 
 FLUSH_SECONDS = 0.5
 BATCH_SIZE = 500
@@ -84,17 +134,21 @@ class UsageRecorder:
         self.outage = Outage(logger, "writing usage rows")
 
     def record(self, usage: Usage) -> None:
-        model = usage.model_served or "none"
-        REQUESTS.labels(usage.endpoint_name, model, str(usage.status_code)).inc()
-        LATENCY.labels(usage.endpoint_name, model).observe(usage.latency_ms / 1000)
+        series = _series(usage.endpoint_name, usage.model_served)
+        REQUESTS.labels(*series.labels, str(usage.status_code)).inc()
+        series.latency.observe(usage.latency_ms / 1000)
+        if usage.ttft_ms is not None:
+            series.time_to_first_token.observe(usage.ttft_ms / 1000)
         if usage.error_type:
-            ERRORS.labels(usage.endpoint_name, model, usage.error_type).inc()
+            FAILURES.labels(*series.labels, str(usage.status_code), usage.error_type).inc()
         if usage.prompt_tokens:
-            TOKENS.labels(usage.endpoint_name, model, "prompt").inc(usage.prompt_tokens)
+            series.input_tokens.inc(usage.prompt_tokens)
         if usage.completion_tokens:
-            TOKENS.labels(usage.endpoint_name, model, "completion").inc(usage.completion_tokens)
+            series.output_tokens.inc(usage.completion_tokens)
+        if usage.prompt_tokens or usage.completion_tokens:
+            series.total_tokens.inc(usage.prompt_tokens + usage.completion_tokens)
         if usage.cost_usd:
-            COST.labels(usage.endpoint_name, model).inc(usage.cost_usd)
+            series.spend.inc(usage.cost_usd)
         self._queue.put(usage)
         self._ensure_thread()
         if self._queue.qsize() > RESCUE_AT:

@@ -131,7 +131,10 @@ class GatewayProcess:
     whose tail ``describe()`` puts into assertion messages.
     """
 
-    def __init__(self, env: dict[str, str | None] | None = None, name: str = "gateway") -> None:
+    def __init__(
+        self, env: dict[str, str | None] | None = None, name: str = "gateway", args: tuple[str, ...] = ()
+    ) -> None:
+        self.args = args  # more options for ``manage.py serve``
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.name = name
@@ -150,7 +153,7 @@ class GatewayProcess:
 
     def launch(self) -> GatewayProcess:
         """Start the process without waiting (start several, then ``wait_live`` each)."""
-        command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         return self

@@ -230,8 +230,12 @@ def echoer():
 
 
 @pytest.fixture
-def logs():
-    """Everything the process's configured handlers (ours and LiteLLM's) write, while the test runs."""
+def logs(settings):
+    """Everything the process's configured handlers (ours and LiteLLM's) write, while the test runs.
+
+    The proxy's per-request line is switched on, so the sweep covers it too.
+    """
+    settings.GATEWAY_REQUEST_LOG_LEVEL = logging.INFO
     sink = io.StringIO()
     handlers = {h for name in ("", "LiteLLM", "LiteLLM Router") for h in logging.getLogger(name).handlers}
     streams = {h: h.setStream(sink) for h in handlers if isinstance(h, logging.StreamHandler)}
@@ -266,6 +270,7 @@ def test_a_provider_error_that_echoes_the_key_reaches_nobody(gateway, world, ech
     assert message.startswith("The provider rejected the request: ")
     assert (WITHHELD in message) == (kind == "short")
     assert_clean(response.text, secret)
+    assert f"POST /v1/chat/completions 400 request_id={response.headers['x-request-id']}" in logs.getvalue()
     assert_clean(logs.getvalue(), secret)
 
 
