@@ -329,6 +329,16 @@ class OutcomeFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _formatted(field: str, formatter: Callable[[Any], str], description: str) -> Callable[[Any, RequestLog], str]:
+    """An admin column (and detail field) showing ``field`` formatted for people, sortable by the raw value."""
+
+    @admin.display(description=description, ordering=field)
+    def show(model_admin: Any, log: RequestLog) -> str:
+        return formatter(getattr(log, field))
+
+    return show
+
+
 @admin.register(RequestLog)
 class RequestLogAdmin(ReadOnlyAdmin):
     list_display = [
@@ -369,22 +379,8 @@ class RequestLogAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="latency", ordering="latency_ms")
-    def latency(self, log: RequestLog) -> str:
-        return humanize.duration_ms(log.latency_ms)
-
-    @admin.display(description="time to first token", ordering="ttft_ms")
-    def time_to_first_token(self, log: RequestLog) -> str:
-        return humanize.duration_ms(log.ttft_ms)
-
-    @admin.display(description="prompt tokens", ordering="prompt_tokens")
-    def prompt(self, log: RequestLog) -> str:
-        return humanize.count(log.prompt_tokens)
-
-    @admin.display(description="completion tokens", ordering="completion_tokens")
-    def completion(self, log: RequestLog) -> str:
-        return humanize.count(log.completion_tokens)
-
-    @admin.display(description="cost", ordering="cost_usd")
-    def cost(self, log: RequestLog) -> str:
-        return humanize.usd(log.cost_usd)
+    latency = _formatted("latency_ms", humanize.duration_ms, "latency")
+    time_to_first_token = _formatted("ttft_ms", humanize.duration_ms, "time to first token")
+    prompt = _formatted("prompt_tokens", humanize.count, "prompt tokens")
+    completion = _formatted("completion_tokens", humanize.count, "completion tokens")
+    cost = _formatted("cost_usd", humanize.usd, "cost")

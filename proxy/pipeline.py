@@ -31,7 +31,7 @@ from proxy.errors import ProxyError, database_unavailable
 from proxy.http import Request, Response, json_response
 from proxy.ratelimit import headers_for, limiter
 from proxy.routes import ROUTE_PATHS, ROUTE_TYPES
-from proxy.state import Caller, EndpointInfo, state
+from proxy.state import Caller, EndpointInfo, ModelInfo, state
 from proxy.usage import Usage, recorder
 from sharing.levels import Level
 
@@ -103,9 +103,11 @@ class Call:
         self.finished = True
         latency_ms = (time.perf_counter() - self.started) * 1000
         model = self.endpoint.models.get(self.model_id or "") if self.endpoint is not None else None
+        if self.endpoint is not None:
+            self._record_usage(status, error_type, model, latency_ms)
         observe.finished(self, status, error_type, model, latency_ms)
-        if self.endpoint is None:
-            return
+
+    def _record_usage(self, status: int, error_type: str, model: ModelInfo | None, latency_ms: float) -> None:
         cost = 0.0
         if model is not None:
             cost = (
