@@ -6,8 +6,11 @@ behind it, requests over fresh connections so both workers serve some.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -83,3 +86,43 @@ def test_one_scrape_counts_the_requests_of_both_workers(world, tmp_path, report)
         assert gateway.wait(30) == 0, gateway.describe()
     # The operator's directory stays; only one the supervisor made itself is removed.
     assert metrics_dir.is_dir()
+
+
+def _worker_pids(supervisor_pid: int) -> set[int]:
+    """The supervisor's worker processes (spawned interpreters; not multiprocessing's resource tracker)."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if parent == supervisor_pid and b"spawn_main" in command and b"resource_tracker" not in command:
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+def test_a_worker_that_dies_is_replaced_and_its_counts_stay(world, tmp_path):
+    world.endpoint()
+    token = world.token(world.alice)
+    metrics_dir = tmp_path / "metrics"
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    with GatewayProcess(env=env, name="workers-replace", args=("--workers", "2")) as gateway:
+        first = _worker_pids(gateway.pid)
+        assert len(first) == 2, (first, gateway.describe())
+        for _ in range(10):
+            _chat(gateway, token)
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+
+        deadline = time.monotonic() + 60
+        while len((now := _worker_pids(gateway.pid)) - {victim}) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert victim not in now and len(now) == 2, (now, gateway.describe())
+        assert "exited with -9; starting another" in gateway.log()
+
+        # The replacement serves (every request succeeds while it starts), and the dead worker's counts still count.
+        for _ in range(10):
+            _chat(gateway, token)
+        body = httpx.get(f"{gateway.url}/metrics", headers={"Connection": "close"}, timeout=10).text
+        assert float(REQUESTS.search(body).group(1)) == 20
