@@ -276,7 +276,7 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         # One JSON object per line; the proxy's request line adds its fields as keys.
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "gatewaylib.logs.ScrubbedJsonFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },

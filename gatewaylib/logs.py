@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+
+from pythonjsonlogger.json import JsonFormatter
+
+from gatewaylib.scrub import WITHHELD, live_secrets
 
 # Refusals a gateway gives every day: a caller without the permission, an
 # object that is not there (or not theirs to see), a change that conflicts.
@@ -22,3 +27,21 @@ class ExpectedRefusalFilter(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+class ScrubbedJsonFormatter(JsonFormatter):
+    """python-json-logger's one-object-per-line format, with every live secret removed from the whole line.
+
+    ``SecretLogFilter`` scrubs the message and traceback; this also covers
+    the extra fields a library may attach to a record, which become JSON keys.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        scrubber = live_secrets.scrubber
+        if not scrubber:
+            return line
+        scrubbed = scrubber.text(line)
+        if scrubbed == WITHHELD:  # a short secret: keep the line JSON, without its content
+            return json.dumps({"level": record.levelname, "logger": record.name, "message": WITHHELD})
+        return scrubbed

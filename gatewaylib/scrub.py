@@ -109,6 +109,9 @@ class SecretLogFilter(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = scrubber.text(record.exc_text)
+        # Only the scrubbed text stays: a formatter that renders the exception
+        # itself (the JSON one does) must not see the original.
+        record.exc_info = None
         if record.stack_info:
             record.stack_info = scrubber.text(record.stack_info)
         return True

@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from logging.config import DictConfigurator
 
 import anthropic
 import httpx
@@ -229,19 +230,26 @@ def echoer():
         yield server
 
 
-@pytest.fixture
-def logs(settings):
+@pytest.fixture(params=["plain", "json"])
+def logs(request, settings):
     """Everything the process's configured handlers (ours and LiteLLM's) write, while the test runs.
 
-    The proxy's per-request line is switched on, so the sweep covers it too.
+    The proxy's per-request line is switched on, so the sweep covers it too,
+    once in each log format (GATEWAY_LOG_FORMAT).
     """
     settings.GATEWAY_REQUEST_LOG_LEVEL = logging.INFO
     sink = io.StringIO()
     handlers = {h for name in ("", "LiteLLM", "LiteLLM Router") for h in logging.getLogger(name).handlers}
     streams = {h: h.setStream(sink) for h in handlers if isinstance(h, logging.StreamHandler)}
+    formatters = {h: h.formatter for h in streams}
+    if request.param == "json":
+        configured = settings.LOGGING["formatters"]["json"]
+        for handler in streams:
+            handler.setFormatter(DictConfigurator(settings.LOGGING).configure_formatter(dict(configured)))
     yield sink
     for handler, stream in streams.items():
         handler.setStream(stream)
+        handler.setFormatter(formatters[handler])
 
 
 def echo_endpoint(world, echoer, secret: str) -> None:

@@ -259,4 +259,4 @@ def test_gateway_log_format_json_configures_the_console_handler():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "JsonFormatter"
+    assert result.stdout.strip() == "ScrubbedJsonFormatter"
