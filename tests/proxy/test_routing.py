@@ -74,8 +74,10 @@ def test_when_every_model_fails_the_client_gets_a_502(gateway, world):
     try:
         client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "x"}])
     except openai.APIStatusError as exc:
-        assert exc.status_code in (502, 503)
-        assert exc.response.json()["error"]["type"]
+        assert exc.status_code == 502
+        error = exc.response.json()["error"]
+        assert (error["type"], error["code"]) == ("server_error", "provider_error"), error
+        assert error["message"].startswith("The provider failed: ") and "fake failure" in error["message"]
         assert "sk-upstream" not in exc.response.text
     else:
         raise AssertionError("expected an error")
