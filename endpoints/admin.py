@@ -24,7 +24,8 @@ from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from rest_framework.exceptions import APIException, ValidationError
 
 from catalog import services as catalog
@@ -367,6 +368,8 @@ class RequestLogAdmin(ReadOnlyAdmin):
         "endpoint_model_id",
         "status_code",
         "error_type",
+        "error_message",
+        "attempts_that_failed",
         "latency",
         "time_to_first_token",
         "attempts",
@@ -384,3 +387,13 @@ class RequestLogAdmin(ReadOnlyAdmin):
     prompt = _formatted("prompt_tokens", humanize.count, "prompt tokens")
     completion = _formatted("completion_tokens", humanize.count, "completion tokens")
     cost = _formatted("cost_usd", humanize.usd, "cost")
+
+    @admin.display(description="attempts that failed")
+    def attempts_that_failed(self, log: RequestLog) -> str:
+        if not log.failed_attempts:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            "{} → {}: {}",
+            ((a.get("model") or "—", a.get("status"), a.get("message", "")) for a in log.failed_attempts),
+        )

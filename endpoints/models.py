@@ -162,6 +162,11 @@ class RequestLog(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
     error_type = models.CharField(max_length=64, blank=True)
+    # What the client was told when the request failed, and why each attempt
+    # that did not serve failed ({"model", "status", "message"} each); the
+    # provider's words, scrubbed of every secret, cut to 500 characters.
+    error_message = models.CharField(max_length=500, blank=True)
+    failed_attempts = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

@@ -8,7 +8,7 @@ by the request id the proxy puts in ``metadata``.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gatewaylib.llm import configure_litellm
 
@@ -20,6 +20,8 @@ _lock = threading.Lock()
 class Attempts:
     failures: int = 0
     served_by: str | None = None
+    # (deployment id, exception) of each failed attempt, for the request log.
+    errors: list[tuple[str | None, BaseException]] = field(default_factory=list)
 
 
 _live: dict[str, Attempts] = {}
@@ -62,6 +64,8 @@ def install() -> None:
                 attempts = _live.get(_request_id(kwargs) or "")
                 if attempts is not None:
                     attempts.failures += 1
+                    if isinstance(exception := kwargs.get("exception"), BaseException):
+                        attempts.errors.append((_model_id(kwargs), exception))
 
             async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
                 attempts = _live.get(_request_id(kwargs) or "")

@@ -69,9 +69,13 @@ async def dispatch(
         try:
             return await _attempt(call, upstream, payload, entry.scrubber, wants_usage)
         except _Failed as failed:
+            call.attempt_failed(deployment_id, failed.status_code, failed.error.message)
             last = failed
             if not entry.report_failure(deployment_id, failed):
                 excluded.append(deployment_id)
+        except ProxyError as refused:  # the request itself was refused: no other deployment would take it
+            call.attempt_failed(deployment_id, refused.status, refused.message)
+            raise
     call.headers["x-gateway-attempts"] = str(call.attempts)
     raise last.error
 
@@ -190,7 +194,7 @@ async def _events(
     call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wants_usage: bool, anthropic: bool
 ) -> AsyncIterator[bytes]:
     """The provider's SSE events as they arrive; usage is read, and its own chunk dropped unless asked for."""
-    status, error_type, pending = 200, "", b""
+    status, error_type, message, pending = 200, "", "", b""
     try:
         async for chunk in response.content.iter_any():
             if call.ttft_ms is None:
@@ -207,11 +211,11 @@ async def _events(
         raise
     except (aiohttp.ClientError, TimeoutError):
         error = ProxyError(502, "The provider's stream broke off.", code="provider_unreachable")
-        status, error_type = error.status, error.code
+        status, error_type, message = error.status, error.code, error.message
         yield error.event("anthropic" if anthropic else "openai")
     finally:
         response.release()
-        call.finish(status, error_type)
+        call.finish(status, error_type, message)
         call.end_of_stream()
 
 

@@ -63,6 +63,7 @@ class Call:
         "headers",
         "in_flight",
         "finished",
+        "failed_attempts",
     )
 
     def __init__(self, request: Request, route: str) -> None:
@@ -81,6 +82,7 @@ class Call:
         self.headers: dict[str, str] = {"x-request-id": self.request_id}
         self.in_flight: Ticket | None = None  # a stream ends it when it is over (gatewaylib.drain)
         self.finished = False
+        self.failed_attempts: list[dict[str, Any]] = []
 
     def serve(self, model_id: str | None) -> None:
         """Note the deployment that answered; the response says which, and after how many attempts."""
@@ -91,7 +93,13 @@ class Call:
             self.headers["x-gateway-model"] = f"{model.provider}/{model.model_name}"
             self.headers["x-gateway-model-id"] = model_id
 
-    def finish(self, status: int, error_type: str = "") -> None:
+    def attempt_failed(self, model_id: str | None, status: int | str | None, message: str) -> None:
+        """Note why one attempt failed, for the request log (``message`` is already scrubbed)."""
+        model = self.endpoint.models.get(model_id or "") if self.endpoint is not None else None
+        served = f"{model.provider}/{model.model_name}" if model is not None else ""
+        self.failed_attempts.append({"model": served, "status": status, "message": message[:500]})
+
+    def finish(self, status: int, error_type: str = "", message: str = "") -> None:
         """Record the request once: its log line and span, and its usage when it reached an endpoint.
 
         A stream closed unread is finished by its close; a request refused
@@ -104,10 +112,12 @@ class Call:
         latency_ms = (time.perf_counter() - self.started) * 1000
         model = self.endpoint.models.get(self.model_id or "") if self.endpoint is not None else None
         if self.endpoint is not None:
-            self._record_usage(status, error_type, model, latency_ms)
+            self._record_usage(status, error_type, message, model, latency_ms)
         observe.finished(self, status, error_type, model, latency_ms)
 
-    def _record_usage(self, status: int, error_type: str, model: ModelInfo | None, latency_ms: float) -> None:
+    def _record_usage(
+        self, status: int, error_type: str, message: str, model: ModelInfo | None, latency_ms: float
+    ) -> None:
         cost = 0.0
         if model is not None:
             cost = (
@@ -131,6 +141,8 @@ class Call:
                 completion_tokens=self.completion_tokens,
                 cost_usd=cost,
                 error_type=error_type,
+                error_message=message,
+                failed_attempts=self.failed_attempts,
             )
         )
         if self.endpoint.rate_limit_tpm and (self.prompt_tokens or self.completion_tokens):
@@ -330,17 +342,18 @@ async def _serve(call: Call, route: str | None, endpoint_name: str | None) -> Re
         await apply_limits(call, endpoint)
         return call.respond(await dispatch(call, endpoint, body))
     except ProxyError as error:
-        call.finish(error.status, error.code or "error")
+        call.finish(error.status, error.code or "error", error.message)
         return call.respond(error.response(call.flavour))
     except DatabaseUnavailable:
         error = database_unavailable()
-        call.finish(error.status, error.code)
+        call.finish(error.status, error.code, error.message)
         return call.respond(error.response(call.flavour))
     except Exception:
         # A bug, not a provider problem: still answer in the client's format.
         logger.exception("proxy failure on %s", request.path)
-        call.finish(500, "internal_error")
-        return call.respond(ProxyError(500, "The gateway failed to handle this request.").response(call.flavour))
+        error = ProxyError(500, "The gateway failed to handle this request.")
+        call.finish(500, "internal_error", error.message)
+        return call.respond(error.response(call.flavour))
 
 
 async def dispatch(call: Call, endpoint: EndpointInfo, body: dict[str, Any]) -> Response:

@@ -47,16 +47,17 @@ async def dispatch(call: Call, endpoint: EndpointInfo, entry: RouterEntry, body:
         response = await method(model=endpoint.name, metadata={"gw_request_id": call.request_id}, **kwargs)
     except Exception as exc:
         record = attempt_log.end(call.request_id)
+        _note_failures(call, record, entry.scrubber)
         call.attempts = record.failures or 1
         call.headers["x-gateway-attempts"] = str(call.attempts)
         if refused:  # the provider libraries report these as a bare "Connection error."
             raise ProxyError(502, refused[-1], code="destination_refused") from None
         raise from_provider(exc, entry.scrubber) from None
     if call.stream:
-        _served(call, response, attempts)  # attempts before the first chunk
+        _served(call, response, attempts, entry.scrubber)  # attempts before the first chunk
         return _stream(call, response, client_wants_usage, entry.scrubber)
     await asyncio.sleep(0)  # let LiteLLM's success callback run before we read the attempt log
-    _served(call, response, attempt_log.end(call.request_id))
+    _served(call, response, attempt_log.end(call.request_id), entry.scrubber)
     call.prompt_tokens, call.completion_tokens = usage_of(response)
     call.finish(200)
     if call.route == "audio_speech":
@@ -66,9 +67,17 @@ async def dispatch(call: Call, endpoint: EndpointInfo, entry: RouterEntry, body:
     return Response(body=to_json(response).encode())
 
 
-def _served(call: Call, response: Any, attempts: attempt_log.Attempts) -> None:
+def _served(call: Call, response: Any, attempts: attempt_log.Attempts, scrubber: Scrubber) -> None:
+    _note_failures(call, attempts, scrubber)
     call.attempts = max(attempts.failures + 1, 1)
     call.serve(hidden(response).get("model_id") or attempts.served_by)
+
+
+def _note_failures(call: Call, attempts: attempt_log.Attempts, scrubber: Scrubber) -> None:
+    """Each attempt LiteLLM made that failed, in the words the client would have got (scrubbed)."""
+    for model_id, exception in attempts.errors:
+        error = from_provider(exception, scrubber)
+        call.attempt_failed(model_id, getattr(exception, "status_code", None) or error.status, error.message)
 
 
 def _stream(call: Call, stream: Any, client_wants_usage: bool, scrubber: Scrubber) -> Response:
@@ -81,7 +90,7 @@ def _stream(call: Call, stream: Any, client_wants_usage: bool, scrubber: Scrubbe
 
 
 async def _events(call: Call, stream: Any, client_wants_usage: bool, scrubber: Scrubber) -> AsyncIterator[bytes]:
-    status, error_type = 200, ""
+    status, error_type, message = 200, "", ""
     try:
         async for chunk in stream:
             if call.ttft_ms is None:
@@ -106,12 +115,12 @@ async def _events(call: Call, stream: Any, client_wants_usage: bool, scrubber: S
         raise
     except Exception as exc:
         error = from_provider(exc, scrubber)
-        status, error_type = error.status, error.code or "stream_error"
+        status, error_type, message = error.status, error.code or "stream_error", error.message
         yield error.event(call.flavour)
     finally:
         attempt_log.end(call.request_id)
         await asyncio.shield(_close(stream))
-        call.finish(status, error_type)
+        call.finish(status, error_type, message)
         call.end_of_stream()
 
 

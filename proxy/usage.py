@@ -117,6 +117,8 @@ class Usage:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     error_type: str = ""
+    error_message: str = ""
+    failed_attempts: list[dict[str, Any]] = field(default_factory=list)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -236,6 +238,8 @@ COLUMNS = (
     "completion_tokens",
     "cost_usd",
     "error_type",
+    "error_message",
+    "failed_attempts",
     "created_at",
 )
 
@@ -257,6 +261,8 @@ def _row(u: Usage) -> tuple:
         u.completion_tokens,
         Decimal(str(round(u.cost_usd, 8))),
         u.error_type[:64],
+        u.error_message[:500],
+        u.failed_attempts,
         u.created_at,
     )
 

@@ -403,3 +403,25 @@ def test_costs_read_as_dollars(value, text):
     from gatewaylib.humanize import usd
 
     assert usd(Decimal(value)) == text
+
+
+@pytest.mark.django_db
+def test_a_request_logs_detail_says_why_it_failed(admin_client, alice, make_endpoint):
+    endpoint = make_endpoint(alice)
+    log = RequestLog.objects.create(
+        endpoint=endpoint,
+        status_code=502,
+        latency_ms=30,
+        attempts=2,
+        error_type="provider_error",
+        error_message="The provider failed: <b>down</b>",
+        failed_attempts=[
+            {"model": "openai/gpt-4o", "status": 500, "message": "The provider failed: <b>down</b>"},
+            {"model": "openai/gpt-4o-mini", "status": 503, "message": "The provider is unavailable."},
+        ],
+        created_at=timezone.now(),
+    )
+    page = admin_client.get(f"/admin/endpoints/requestlog/{log.pk}/change/").content.decode()
+    assert "openai/gpt-4o → 500: The provider failed: &lt;b&gt;down&lt;/b&gt;<br>" in page
+    assert "openai/gpt-4o-mini → 503: The provider is unavailable." in page
+    assert "<b>down</b>" not in page

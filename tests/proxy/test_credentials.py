@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 from logging.config import DictConfigurator
 
 import anthropic
@@ -30,8 +31,9 @@ import httpx
 import openai
 import pytest
 
-from endpoints.models import Endpoint, Revision
+from endpoints.models import Endpoint, RequestLog, Revision
 from gatewaylib.scrub import WITHHELD
+from proxy.usage import recorder
 from sharing.levels import Level
 from tests.factories import PASSWORD
 from tests.proxy.conftest import UPSTREAM_SECRET
@@ -280,6 +282,11 @@ def test_a_provider_error_that_echoes_the_key_reaches_nobody(gateway, world, ech
     assert_clean(response.text, secret)
     assert f"POST /v1/chat/completions 400 request_id={response.headers['x-request-id']}" in logs.getvalue()
     assert_clean(logs.getvalue(), secret)
+    # The request log keeps the provider's words for whoever debugs it, scrubbed the same way.
+    recorder.flush()
+    row = RequestLog.objects.get(request_id=uuid.UUID(response.headers["x-request-id"]))
+    assert row.error_message == message and len(row.failed_attempts) == 1
+    assert_clean(row.error_message + json.dumps(row.failed_attempts), secret)
 
 
 @pytest.mark.parametrize("kind", SECRETS)

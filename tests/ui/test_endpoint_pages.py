@@ -453,3 +453,48 @@ def test_no_page_shows_the_key_secret(as_user, alice, make_endpoint, openai_key)
         response = client.get(path)
         assert response.status_code == 200, path
         assert SECRET not in response.content.decode(), path
+
+
+def _failed_request(endpoint) -> RequestLog:
+    return RequestLog.objects.create(
+        endpoint=endpoint,
+        model_served="openai/gpt-4o-mini",
+        status_code=200,
+        latency_ms=40,
+        attempts=2,
+        failed_attempts=[{"model": "openai/gpt-4o", "status": 500, "message": "The provider failed: <overloaded>"}],
+        created_at=datetime.now(UTC),
+    )
+
+
+def test_editors_see_why_attempts_failed_in_recent_requests(as_user, alice, bob, make_endpoint):
+    endpoint = make_endpoint(alice)
+    _failed_request(endpoint)
+    RequestLog.objects.create(
+        endpoint=endpoint,
+        status_code=502,
+        latency_ms=12,
+        error_type="provider_error",
+        error_message="The provider failed: upstream said no",
+        created_at=datetime.now(UTC),
+    )
+    sharing.grant(endpoint, bob, Level.EDIT)
+    for user in (alice, bob):
+        page = as_user(user).get(url(endpoint)).content.decode()
+        # Escaped, and on the page the activity refresh swaps in as well.
+        assert "openai/gpt-4o → 500: The provider failed: &lt;overloaded&gt;" in page
+        assert "The provider failed: upstream said no" in page
+        fragment = as_user(user).get(url(endpoint, "activity")).content.decode()
+        assert "The provider failed: &lt;overloaded&gt;" in fragment
+
+
+@pytest.mark.parametrize("level", [Level.READ, Level.USE])
+def test_readers_and_callers_see_the_status_but_not_the_providers_words(as_user, alice, bob, make_endpoint, level):
+    """Provider messages can quote other callers' requests; only those who configure the endpoint read them."""
+    endpoint = make_endpoint(alice)
+    _failed_request(endpoint)
+    sharing.grant(endpoint, bob, level)
+    for path in (url(endpoint), url(endpoint, "activity")):
+        page = as_user(bob).get(path).content.decode()
+        assert "openai/gpt-4o-mini" in page and "×2" in page
+        assert "overloaded" not in page, path
