@@ -29,6 +29,11 @@ class KeyAdmin(SharedObjectAdmin):
         ("Record", {"fields": readonly_fields}),
     ]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The form's checks name only the endpoints this admin user may see.
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"viewer": request.user})
+
     def save_model(self, request, obj, form, change) -> None:
         saved = form.save_for(request.user)
         # The admin keeps using ``obj`` for its redirect and message.

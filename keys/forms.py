@@ -42,6 +42,8 @@ class KeyForm(forms.ModelForm):
     """
 
     EDITABLE_FIELDS = ("name", "provider", "description", *CONNECTION_FIELDS)
+    # Who fills the form in: a refusal names only the endpoints they may see.
+    viewer: Any = None
 
     secret = forms.CharField(
         widget=_secret_widget(),
@@ -74,7 +76,7 @@ class KeyForm(forms.ModelForm):
             stored = None if self.instance._state.adding else Key.objects.get(pk=self.instance.pk)
             fields = {field: data[field] for field in self.EDITABLE_FIELDS if field in data}
             try:
-                services.check_key(stored, secret=data.get("secret") or None, **fields)
+                services.check_key(stored, secret=data.get("secret") or None, viewer=self.viewer, **fields)
             except ValidationError as exc:
                 add_service_errors(self, exc)
         return data

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from audit import services as audit
@@ -122,7 +123,9 @@ def _checked(field: str, check, *args):
         raise ValidationError({field: exc.messages}) from None
 
 
-def check_key(stored: Key | None, *, secret: str | None, **fields: str) -> tuple[dict[str, str], str | None]:
+def check_key(
+    stored: Key | None, *, secret: str | None, viewer: AbstractBaseUser | None = None, **fields: str
+) -> tuple[dict[str, str], str | None]:
     """Check a new key (``stored`` None) or a change to ``stored``; return the cleaned fields and secret.
 
     The one place the rules of a key's provider, destination and secret are
@@ -131,7 +134,8 @@ def check_key(stored: Key | None, *, secret: str | None, **fields: str) -> tuple
     (any of ``DESTINATION_FIELDS``) needs the secret in the same call:
     holding EDIT on a key must not be enough to send its stored secret
     somewhere new (a real bug of this kind in MLflow's gateway sent the
-    stored key to an edited ``api_base``).
+    stored key to an edited ``api_base``). ``viewer`` (who asks) decides which
+    endpoints a refusal may name.
     """
     current = stored.destination() if stored is not None else dict.fromkeys(DESTINATION_FIELDS, "")
     provider = _checked("provider", clean_provider, fields.get("provider", current["provider"]))
@@ -141,11 +145,13 @@ def check_key(stored: Key | None, *, secret: str | None, **fields: str) -> tuple
         secret = _checked("secret", clean_secret, secret or "", provider)
     if stored is not None:
         moved = [field for field in DESTINATION_FIELDS if cleaned.get(field, current[field]) != current[field]]
-        _check_destination_change(stored, provider, moved, secret)
+        _check_destination_change(stored, provider, moved, secret, viewer)
     return cleaned, secret
 
 
-def _check_destination_change(stored: Key, provider: str, moved: list[str], secret: str | None) -> None:
+def _check_destination_change(
+    stored: Key, provider: str, moved: list[str], secret: str | None, viewer: AbstractBaseUser | None
+) -> None:
     if moved and secret is None and stored.has_secret:
         raise ValidationError(
             {"secret": [f"Re-enter the secret to change where this key sends it ({', '.join(moved)})."]}
@@ -154,9 +160,24 @@ def _check_destination_change(stored: Key, provider: str, moved: list[str], secr
         raise ValidationError({"secret": [f"A {provider} key needs a secret."]})
     if "provider" in moved and stored.endpoint_models.exists():
         # The endpoints' models were chosen for the old provider's catalog.
-        raise ValidationError(
-            {"provider": ["Endpoints use this key; remove it from them before changing its provider."]}
-        )
+        users = _in_use_by(stored, viewer)
+        message = f"This key is used by {users}; move those models to another key before changing its provider."
+        raise ValidationError({"provider": [message]})
+
+
+def _in_use_by(key: Key, viewer: AbstractBaseUser | None) -> str:
+    """The endpoints using ``key``, for a refusal: those ``viewer`` may see by name, the others only counted."""
+    from endpoints.models import Endpoint
+
+    if viewer is None:
+        visible, hidden = [], Endpoint.objects.filter(models__key=key).distinct().count()
+    else:
+        visible, hidden = endpoints_using(key, viewer)
+    if not visible:
+        return f"{hidden} endpoint{pluralize(hidden)}" + (" you cannot see" if viewer is not None else "")
+    names = [f"“{endpoint.name}”" for endpoint in visible] + ([f"{hidden} you cannot see"] if hidden else [])
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"endpoint{pluralize(len(visible) + hidden)} {listed}"
 
 
 @transaction.atomic
@@ -178,7 +199,7 @@ def update_key(key: Key, *, actor: AbstractBaseUser, secret: str | None = None, 
     """Change a key's fields; a ``secret`` replaces the stored one (see ``check_key`` for the rules)."""
     key = Key.objects.select_for_update().get(pk=key.pk)
     before, stored = summary(key), key.destination()
-    changes, secret = check_key(key, secret=secret, **changes)
+    changes, secret = check_key(key, secret=secret, viewer=actor, **changes)
     for field, value in changes.items():
         setattr(key, field, value)
     if secret is not None:

@@ -109,6 +109,7 @@ def key_edit(request: HttpRequest, key_id: str) -> HttpResponse:
     """Change name, provider or description (EDIT)."""
     key = _get_key(request, key_id, Level.EDIT)
     form = KeyEditForm(request.POST or None, instance=key)
+    form.viewer = request.user
     if request.method == "POST" and form.is_valid() and (saved := form.try_save(request.user)):
         messages.success(request, f"Key “{saved.name}” saved.")
         return redirect("keys:key-detail", key_id=saved.public_id)

@@ -65,3 +65,19 @@ def test_changing_without_a_secret_keeps_the_stored_one(admin_client, alice, mak
     assert response.status_code == 302
     key.refresh_from_db()
     assert key.name == "renamed" and key.secret() == SECRET
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_a_provider_change_while_endpoints_use_the_key(admin_client, alice, make_key):
+    from endpoints import services as endpoint_services
+    from endpoints.validation import ModelSpec
+
+    key = make_key(alice, secret=SECRET)
+    spec = ModelSpec(provider="openai", model_name="gpt-4o", key_id=key.public_id)
+    endpoint_services.create_endpoint(actor=alice, name="in-use", endpoint_type="chat", models=[spec])
+    response = admin_client.post(
+        f"/admin/keys/key/{key.pk}/change/", {"name": key.name, "provider": "groq", "description": "", "secret": SECRET}
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "This key is used by endpoint “in-use”" in response.content.decode()
+    assert Key.objects.get(pk=key.pk).provider == "openai"

@@ -117,8 +117,26 @@ def test_the_provider_of_a_key_in_use_cannot_change(api, alice, server_key):
     response = api(alice).patch(detail(server_key), {"provider": "groq", "secret": SECRET}, format="json")
     assert response.status_code == 400
     assert response.json() == {
-        "provider": ["Endpoints use this key; remove it from them before changing its provider."]
+        "provider": [
+            "This key is used by endpoint “ep”; move those models to another key before changing its provider."
+        ]
     }
+    assert Key.objects.get(pk=server_key.pk).provider == "openai"
+
+
+def test_the_refusal_names_only_the_endpoints_the_editor_can_see(api, alice, bob, server_key):
+    """bob (USE on alice's key) built an endpoint on it; alice is told it exists, not what it is called."""
+    sharing.grant(server_key, bob, Level.USE)
+    for owner, name in ((alice, "alices"), (bob, "bobs-secret-project")):
+        spec = ModelSpec(provider="openai", model_name="llama", key_id=server_key.public_id)
+        endpoint_services.create_endpoint(actor=owner, name=name, endpoint_type="chat", models=[spec])
+    response = api(alice).patch(detail(server_key), {"provider": "groq", "secret": SECRET}, format="json")
+    assert response.status_code == 400
+    assert response.json()["provider"] == [
+        "This key is used by endpoints “alices” and 1 you cannot see; "
+        "move those models to another key before changing its provider."
+    ]
+    assert "bobs-secret-project" not in response.text
     assert Key.objects.get(pk=server_key.pk).provider == "openai"
 
 

@@ -247,3 +247,21 @@ def test_a_blocked_delete_only_names_endpoints_the_user_can_see(client_for, alic
     assert response.status_code == 409
     assert "secret-project" not in content
     assert "+1 you can’t see" in content
+
+
+def test_a_provider_change_of_a_key_in_use_is_refused_on_the_form(client_for, alice, bob, key, make_endpoint, share):
+    """The provider field shows the service's refusal; each user is told of the other's endpoint, not its name."""
+    share(key, bob, "EDIT")
+    make_endpoint(key, name="alices-endpoint")
+    make_endpoint(key, name="bobs-endpoint", owner=bob)
+    body = {"name": key.name, "provider": "groq", "description": "", "secret": SECRET}
+    for user, mine, theirs in ((alice, "alices-endpoint", "bobs-endpoint"), (bob, "bobs-endpoint", "alices-endpoint")):
+        response = client_for(user).post(url(key, "edit"), body)
+        content = response.content.decode()
+        assert response.status_code == 422, content[:500]
+        assert (
+            f'<ul class="errorlist" id="id_provider_error"><li>This key is used by endpoints “{mine}” and 1 you '
+            "cannot see; move those models to another key before changing its provider.</li></ul>"
+        ) in content
+        assert theirs not in content
+    assert Key.objects.get(pk=key.pk).provider == "openai"
