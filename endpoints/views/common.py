@@ -37,7 +37,7 @@ def endpoint_for(request: HttpRequest, endpoint_id: str, level: Level) -> tuple[
 
 def permissions(level: Level) -> dict[str, bool]:
     """What the templates may offer for a held level."""
-    return {"can_edit": level >= Level.EDIT, "can_manage": level >= Level.MANAGE}
+    return {"can_use": level >= Level.USE, "can_edit": level >= Level.EDIT, "can_manage": level >= Level.MANAGE}
 
 
 def status_context(endpoint: Endpoint, level: Level) -> dict[str, Any]:

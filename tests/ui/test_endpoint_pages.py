@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -498,3 +499,28 @@ def test_readers_and_callers_see_the_status_but_not_the_providers_words(as_user,
         page = as_user(bob).get(path).content.decode()
         assert "openai/gpt-4o-mini" in page and "×2" in page
         assert "overloaded" not in page, path
+
+
+@pytest.mark.parametrize(
+    "level, callable_",
+    [(Level.READ, False), (Level.USE, True), (Level.EDIT, True), (Level.MANAGE, True)],
+)
+def test_the_call_snippet_says_whether_this_user_may_call(as_user, alice, bob, make_endpoint, level, callable_):
+    endpoint = make_endpoint(alice)
+    sharing.grant(endpoint, bob, level)
+    page = as_user(bob).get(url(endpoint)).content.decode()
+    assert "http://testserver/gateway/chat-prod/invocations" in page  # the snippet is there either way
+    assert ("calling needs <strong>USE</strong>" in page) is not callable_
+    assert ("Authenticate with one of your gateway tokens" in page) is callable_
+
+
+def test_durations_under_a_minute_read_as_words(as_user, alice, make_endpoint):
+    endpoint = make_endpoint(alice)
+    Endpoint.objects.filter(pk=endpoint.pk).update(status=Status.RUNNING, started_at=datetime.now(UTC))
+    page = as_user(alice).get(url(endpoint)).content.decode()
+    assert "for <time" in page and "less than a minute</time>" in page
+    assert not re.search(r"(?<!\d)0 minutes", page) and "since <time" not in page
+    assert "just now" in page  # "Updated", via partials/ago.html
+    dashboard = as_user(alice).get("/").content.decode()
+    assert "up less than a minute" in dashboard
+    assert not re.search(r"(?<!\d)0 minutes", dashboard)
