@@ -109,6 +109,16 @@ def update_endpoint(
     endpoint: Endpoint, *, actor: Any, models: list[ModelSpec] | None = None, note: str = "", **fields: Any
 ) -> Endpoint:
     """Change fields and/or replace the models; a running endpoint picks the change up via config_version."""
+    endpoint, changes = _update(endpoint, actor=actor, models=models, note=note, fields=fields)
+    if changes is not None:
+        audit.record(actor, "update", endpoint, changes)
+    return endpoint
+
+
+def _update(
+    endpoint: Endpoint, *, actor: Any, models: list[ModelSpec] | None, note: str, fields: dict[str, Any]
+) -> tuple[Endpoint, dict[str, Any] | None]:
+    """Apply a change and keep its revision; returns the audit diff, or None when nothing changed."""
     endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
     before = snapshot(endpoint)
     for name in ENDPOINT_FIELDS:
@@ -124,11 +134,10 @@ def update_endpoint(
     _write_models(endpoint, valid)
     after = snapshot(endpoint)
     if _comparable(after) == _comparable(before):
-        return endpoint
+        return endpoint, None
     _bump(endpoint)
     _record_revision(endpoint, actor, note=note)
-    audit.record(actor, "update", endpoint, audit.diff(_comparable(before), _comparable(after)))
-    return endpoint
+    return endpoint, audit.diff(_comparable(before), _comparable(after))
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
@@ -175,8 +184,9 @@ def restore_revision(endpoint: Endpoint, number: int, *, actor: Any) -> Revision
     config = revision.config
     fields = {name: config[name] for name in ENDPOINT_FIELDS if name in config}
     models = [ModelSpec.from_dict(model) for model in config["models"]]
-    update_endpoint(endpoint, actor=actor, models=models, note=f"restored revision {number}", **fields)
-    audit.record(actor, "restore", endpoint, {"revision": number})
+    endpoint, changes = _update(endpoint, actor=actor, models=models, note=f"restored revision {number}", fields=fields)
+    # One entry for the restore, with what it changed (nothing, if it was the current configuration).
+    audit.record(actor, "restore", endpoint, {"revision": number, **(changes or {})})
     return endpoint.revisions.first()
 
 

@@ -19,3 +19,10 @@ def elapsed(value: datetime | None) -> str:
     if (timezone.now() - value).total_seconds() < 60:
         return "less than a minute"
     return timesince(value)
+
+
+@register.filter
+def changed_fields(changes: dict | None) -> str:
+    """The fields an audit entry changed, for a feed line (``revision`` names the restored one, not a field)."""
+    fields = [name for name in (changes or {}) if name != "revision"]
+    return ", ".join(fields) if fields else "no change"

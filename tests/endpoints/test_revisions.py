@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sharing import services as sharing
@@ -39,6 +41,33 @@ def test_restoring_brings_an_old_configuration_back_as_a_new_revision(api, alice
     assert [m["model_name"] for m in response.json()["models"]] == ["gpt-4o"]
     assert response.json()["config_version"] == 3
     assert [r["number"] for r in client.get(f"{URL}{endpoint.public_id}/revisions").json()] == [3, 2, 1]
+
+
+def test_a_restore_is_one_audit_entry_saying_which_revision_and_what_changed(api, client, alice, make_endpoint):
+    from audit.models import AuditEvent
+
+    endpoint = make_endpoint(alice, rate_limit_rpm=50)
+    api(alice).patch(f"{URL}{endpoint.public_id}/", {"rate_limit_rpm": 999}, format="json")
+    seen = set(AuditEvent.objects.values_list("pk", flat=True))
+    assert api(alice).post(f"{URL}{endpoint.public_id}/revisions/1/restore").status_code == 200
+    (event,) = AuditEvent.objects.exclude(pk__in=seen)
+    assert event.action == "restore" and event.actor_name == "alice"
+    assert event.changes == {"revision": 1, "rate_limit_rpm": {"before": 999, "after": 50}}
+
+    # Restoring what is already current changes nothing, and still says so once.
+    seen.add(event.pk)
+    assert api(alice).post(f"{URL}{endpoint.public_id}/revisions/1/restore").status_code == 200
+    (again,) = AuditEvent.objects.exclude(pk__in=seen)
+    assert (again.action, again.changes) == ("restore", {"revision": 1})
+
+    client.force_login(alice)
+    page = client.get(f"/endpoints/{endpoint.public_id}/").content.decode()
+    # On the endpoint's own page the object goes without saying: no dangling "of".
+    assert re.search(r"restored revision 1\s+(?!of\b)", page) and "restored revision 1 of" not in page
+    dashboard = client.get("/").content.decode()
+    assert re.search(r"restored revision 1 of\s+endpoint <strong>chat-prod</strong>", dashboard)
+    assert "· rate_limit_rpm" in page and "· no change" in page
+    assert "restored a revision of" not in page
 
 
 def test_restoring_an_unknown_revision_is_404(api, alice, make_endpoint):
