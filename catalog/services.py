@@ -55,6 +55,13 @@ def is_provider(name: str) -> bool:
     return name in load_catalog().provider_index
 
 
+def unknown_provider_message(name: str) -> str:
+    """What a form or the API says about a provider the catalog does not know, in plain words."""
+    if not name:
+        return "Choose a provider."
+    return f"“{name}” is not a provider this gateway knows; choose one from the list."
+
+
 def is_self_hosted(name: str) -> bool:
     """A server the team runs itself (vLLM, Ollama, ...): its key names the server and may have no secret."""
     return name in SELF_HOSTED_PROVIDERS

@@ -192,7 +192,7 @@ def _model_errors(
     errors: dict[str, list[str]] = defaultdict(list)
     key = None
     if not catalog.is_provider(spec.provider):
-        errors["provider"].append(f"Unknown provider {spec.provider!r}; pick one from providers/list.")
+        errors["provider"].append(catalog.unknown_provider_message(spec.provider))
     if problem := _model_name(spec.model_name):
         errors["model_name"].append(f"The model name {problem}.")
     try:

@@ -57,7 +57,7 @@ def summary(key: Key) -> dict[str, str]:
 
 def clean_provider(value: str) -> str:
     if not catalog.is_provider(value):
-        raise ValidationError(f"Unknown provider {value!r}; pick one from providers/list.")
+        raise ValidationError(catalog.unknown_provider_message(value))
     return value
 
 

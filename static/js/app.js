@@ -2,7 +2,9 @@
  * - flash messages: dismiss button, success/info fade out after a few seconds
  *   (also for messages swapped in out of band by htmx);
  * - <form data-confirm="..."> asks before submitting (plain, non-htmx forms);
- * - a failed htmx request (403, 404, 5xx) shows a flash instead of failing silently.
+ * - a failed htmx request (403, 404, 5xx) shows a flash instead of failing silently;
+ * - a form that came back with errors: its error summary is scrolled to and focused,
+ *   so the user (and a screen reader) starts from the list of what to fix.
  */
 (function () {
   "use strict";
@@ -64,7 +66,17 @@
     showFlash("The gateway could not be reached. Check your connection.", "error");
   });
 
+  function focusErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]:not([data-focused])");
+    if (!summary) return;
+    summary.setAttribute("data-focused", "");
+    summary.scrollIntoView({ block: "start" });
+    summary.focus({ preventScroll: true });
+  }
+
   document.addEventListener("DOMContentLoaded", armFlashes);
+  document.addEventListener("DOMContentLoaded", focusErrorSummary);
+  document.addEventListener("htmx:afterSettle", focusErrorSummary);
   document.addEventListener("htmx:afterSettle", armFlashes);
   document.addEventListener("htmx:oobAfterSwap", armFlashes);
 })();

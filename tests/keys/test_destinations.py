@@ -292,3 +292,9 @@ def test_the_admin_asks_for_the_secret_to_move_a_key(client, admin_user, server_
     assert Key.objects.get(pk=server_key.pk).api_base == SERVER
     assert client.post(url, {**form, "secret": SECRET}).status_code == 302
     assert Key.objects.get(pk=server_key.pk).api_base == ELSEWHERE
+
+
+def test_an_unknown_provider_is_explained_in_plain_words(api, alice):
+    response = api(alice).post(URL, {"name": "k", "provider": "nope", "secret": SECRET}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"provider": ["“nope” is not a provider this gateway knows; choose one from the list."]}

@@ -524,3 +524,18 @@ def test_durations_under_a_minute_read_as_words(as_user, alice, make_endpoint):
     dashboard = as_user(alice).get("/").content.decode()
     assert "up less than a minute" in dashboard
     assert not re.search(r"(?<!\d)0 minutes", dashboard)
+
+
+def test_the_endpoint_forms_summary_names_the_model_row_of_each_problem(as_user, alice, openai_key):
+    rows = [
+        {"key_id": openai_key.public_id, "weight": "0.5"},
+        {"key_id": openai_key.public_id, "model_name": "", "weight": "0.2"},
+    ]
+    response = as_user(alice).post("/endpoints/new", form_data(rows, name=""))
+    assert response.status_code == 400
+    content = html.unescape(response.content.decode())
+    start = content.index("data-error-summary")
+    summary = content[start : content.index("</div>", start)]
+    assert '<a href="#id_name">Name: This field is required.</a>' in summary
+    assert '<a href="#id_models-1-model_name">Model 2, model' in summary
+    assert "add up to 1" in summary or "sum" in summary  # the weights' problem is listed too

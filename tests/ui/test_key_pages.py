@@ -265,3 +265,18 @@ def test_a_provider_change_of_a_key_in_use_is_refused_on_the_form(client_for, al
         ) in content
         assert theirs not in content
     assert Key.objects.get(pk=key.pk).provider == "openai"
+
+
+def test_a_refused_form_lists_each_problem_at_the_top_linking_to_its_field(client_for, alice):
+    response = client_for(alice).post("/keys/new", {"name": "", "provider": "", "description": "", "secret": ""})
+    assert response.status_code == 422
+    content = response.content.decode()
+    start = content.index("data-error-summary")
+    summary = content[start : content.index("</div>", start)]
+    assert start < content.index('id="id_name"')  # above the fields
+    assert '<a href="#id_name">Name: This field is required.</a>' in summary
+    assert '<a href="#id_provider">Provider: This field is required.</a>' in summary
+
+
+def test_a_form_without_errors_has_no_summary(client_for, alice):
+    assert "data-error-summary" not in client_for(alice).get("/keys/new").content.decode()
