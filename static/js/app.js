@@ -3,6 +3,8 @@
  *   (also for messages swapped in out of band by htmx);
  * - <form data-confirm="..."> asks before submitting (plain, non-htmx forms);
  * - a failed htmx request (403, 404, 5xx) shows a flash instead of failing silently;
+ * - <time data-local-time> (rendered by the server in UTC) shows the viewer's own
+ *   time zone, 24-hour, like the charts (data-local-time="datetime": with the date);
  * - a form that came back with errors: its error summary is scrolled to and focused,
  *   so the user (and a screen reader) starts from the list of what to fix.
  */
@@ -66,6 +68,18 @@
     showFlash("The gateway could not be reached. Check your connection.", "error");
   });
 
+  function localizeTimes() {
+    document.querySelectorAll("time[data-local-time]:not([data-localized])").forEach(function (element) {
+      var when = new Date(element.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      element.setAttribute("data-localized", "");
+      element.textContent = element.getAttribute("data-local-time") === "datetime"
+        ? when.toLocaleString([], { dateStyle: "medium", timeStyle: "short", hourCycle: "h23" })
+        : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+      element.title = when.toLocaleString([], { dateStyle: "medium", timeStyle: "long", hourCycle: "h23" });
+    });
+  }
+
   function focusErrorSummary() {
     var summary = document.querySelector("[data-error-summary]:not([data-focused])");
     if (!summary) return;
@@ -76,6 +90,9 @@
 
   document.addEventListener("DOMContentLoaded", armFlashes);
   document.addEventListener("DOMContentLoaded", focusErrorSummary);
+  document.addEventListener("DOMContentLoaded", localizeTimes);
+  document.addEventListener("htmx:afterSettle", localizeTimes);
+  document.addEventListener("htmx:oobAfterSwap", localizeTimes);
   document.addEventListener("htmx:afterSettle", focusErrorSummary);
   document.addEventListener("htmx:afterSettle", armFlashes);
   document.addEventListener("htmx:oobAfterSwap", armFlashes);

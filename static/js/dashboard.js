@@ -11,8 +11,8 @@
 
   var data = JSON.parse(source.textContent);
   var labels = data.labels.map(function (iso) {
-    // 24-hour UTC, like every time the server renders.
-    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" });
+    // 24-hour, in the viewer's time zone, like every time on the page.
+    return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   });
   var ok = data.requests.map(function (count, i) { return count - data.errors[i]; });
   var styles = getComputedStyle(document.documentElement);

@@ -22,10 +22,10 @@
     const withDate = range === "day";
     return series.labels.map((iso) => {
       const date = new Date(iso);
-      // 24-hour UTC, like every time the server renders (the recent requests table).
-      const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" });
-      return withDate && date.getUTCHours() === 0 && date.getUTCMinutes() === 0
-        ? date.toLocaleDateString([], { month: "short", day: "numeric", timeZone: "UTC" })
+      // 24-hour, in the viewer's time zone, like every time on the page (app.js localizes the others).
+      const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+      return withDate && date.getHours() === 0 && date.getMinutes() === 0
+        ? date.toLocaleDateString([], { month: "short", day: "numeric" })
         : time;
     });
   }

@@ -1,9 +1,8 @@
 """Watching an endpoint change: toasts cover neither the status nor the buttons, and times read the same everywhere.
 
 Starting an endpoint shows a toast while the badge goes starting -> running;
-both must stay visible and clickable meanwhile. Chart axes show 24-hour UTC
-times, like the request table the server renders, whatever the browser's
-locale and time zone.
+both must stay visible and clickable meanwhile. Every time on the page (chart
+axes, the request table) is 24-hour, in the viewer's time zone.
 """
 
 from __future__ import annotations
@@ -61,30 +60,42 @@ def test_a_toast_covers_neither_the_status_nor_the_actions(ui, upstream, viewpor
     assert ui.js_errors == []
 
 
-def test_chart_times_are_24_hour_utc_like_the_tables_whatever_the_browsers_locale(ui, upstream, gateway_server):
-    """A browser in New York with a 12-hour locale still reads 14:05 on the charts, as in the request table."""
-    from datetime import datetime
+def test_every_time_is_24_hour_in_the_viewers_time_zone(ui, upstream, gateway_server):
+    """A browser in New York with a 12-hour locale reads New York times, 24-hour, on the charts and in the table."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from endpoints.models import RequestLog
 
     endpoint = _stopped_endpoint(upstream.url)
+    logged = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=7)
+    RequestLog.objects.create(endpoint=endpoint, status_code=200, latency_ms=12, created_at=logged)
+    new_york = ZoneInfo("America/New_York")
     context = ui._browser().new_context(
         viewport=DESKTOP, base_url=gateway_server.url, locale="en-US", timezone_id="America/New_York"
     )
     page = context.new_page()
     ui.watch(page)
     ui.sign_in(page, "alice")
+    data = "JSON.parse(document.getElementById('{}').textContent)"
     checks = [
-        (
-            f"/endpoints/{endpoint.public_id}/",
-            "chart-requests",
-            "JSON.parse(document.getElementById('chart-data').textContent).hour.labels",
-        ),
-        ("/", "traffic-chart", "JSON.parse(document.getElementById('traffic-data').textContent).labels"),
+        (f"/endpoints/{endpoint.public_id}/", "chart-requests", data.format("chart-data") + ".hour.labels"),
+        ("/", "traffic-chart", data.format("traffic-data") + ".labels"),
     ]
     for path, canvas, source in checks:
         page.goto(path)
         page.wait_for_function(f"() => window.Chart && Chart.getChart(document.getElementById('{canvas}'))")
         shown = page.evaluate(f"Chart.getChart(document.getElementById('{canvas}')).data.labels")
-        expected = [datetime.fromisoformat(iso).strftime("%H:%M") for iso in page.evaluate(source)]
+        expected = [datetime.fromisoformat(iso).astimezone(new_york).strftime("%H:%M") for iso in page.evaluate(source)]
         assert shown == expected, (path, shown[:3], expected[:3])
+
+    page.goto(f"/endpoints/{endpoint.public_id}/")
+    expect(page.locator("#recent-requests time").first).to_have_text(logged.astimezone(new_york).strftime("%H:%M:%S"))
+    # ...and still after the activity refresh swaps the table in again.
+    page.evaluate("htmx.trigger(document.getElementById('activity-summary'), 'refresh')")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#recent-requests time").first).to_have_text(logged.astimezone(new_york).strftime("%H:%M:%S"))
+    created = endpoint.created_at.astimezone(new_york).strftime("%H:%M")
+    expect(page.locator(".details time[data-local-time='datetime']").first).to_contain_text(created)
     context.close()
     assert ui.js_errors == []
