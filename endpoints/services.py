@@ -205,6 +205,10 @@ def delete_endpoint(endpoint: Endpoint, *, actor: Any, force: bool = False) -> N
     if endpoint.status != Status.STOPPED:
         lifecycle.stop_endpoint(endpoint, actor=actor)
     audit.record(actor, "delete", endpoint, {"before": snapshot(endpoint)})
+    # Lock the row before its request logs are collected: the usage writer's
+    # insert of a late row then waits for this delete and is dropped, instead
+    # of landing between the cascade and the delete (a foreign-key error).
+    list(Endpoint.objects.select_for_update().filter(pk=endpoint.pk).values_list("pk", flat=True))
     endpoint.delete()
 
 
