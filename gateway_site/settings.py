@@ -50,14 +50,20 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 # pepper. Production (DATABASE_URL set) takes secrets only from the
 # environment and refuses to start without them.
 EMBEDDED = not env_str("DATABASE_URL")
-_GENERATED = {"secret": VAR_DIR / "secret_key", "encryption": VAR_DIR / "encryption_key"} if EMBEDDED else {}
+
+
+def _generated(filename: str) -> Path | None:
+    """Where `make run` put a generated secret; production reads none."""
+    return VAR_DIR / filename if EMBEDDED else None
+
+
 _HOW_TO_GENERATE = (
     " With the embedded default, `make run` generates it once into var/."
     if EMBEDDED
     else " Production mode (DATABASE_URL set) reads it only from the environment."
 )
 
-SECRET_KEY = env_or_file("DJANGO_SECRET_KEY", _GENERATED.get("secret"))
+SECRET_KEY = env_or_file("DJANGO_SECRET_KEY", _generated("secret_key"))
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -75,7 +81,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 # See README "Rotating the encryption key".
 GATEWAY_ENCRYPTION_KEYS = [
     key.strip()
-    for key in env_or_file("GATEWAY_ENCRYPTION_KEYS", _GENERATED.get("encryption")).split(",")
+    for key in env_or_file("GATEWAY_ENCRYPTION_KEYS", _generated("encryption_key")).split(",")
     if key.strip()
 ]
 if not GATEWAY_ENCRYPTION_KEYS and not DEBUG:

@@ -167,12 +167,7 @@ def _check_destination_change(
 
 def _in_use_by(key: Key, viewer: AbstractBaseUser | None) -> str:
     """The endpoints using ``key``, for a refusal: those ``viewer`` may see by name, the others only counted."""
-    from endpoints.models import Endpoint
-
-    if viewer is None:
-        visible, hidden = [], Endpoint.objects.filter(models__key=key).distinct().count()
-    else:
-        visible, hidden = endpoints_using(key, viewer)
+    visible, hidden = endpoints_using(key, viewer)
     if not visible:
         return f"{hidden} endpoint{pluralize(hidden)}" + (" you cannot see" if viewer is not None else "")
     names = [f"“{endpoint.name}”" for endpoint in visible] + ([f"{hidden} you cannot see"] if hidden else [])
@@ -217,16 +212,16 @@ def update_key(key: Key, *, actor: AbstractBaseUser, secret: str | None = None, 
     return key
 
 
-def endpoints_using(key: Key, viewer: AbstractBaseUser) -> tuple[list, int]:
+def endpoints_using(key: Key, viewer: AbstractBaseUser | None) -> tuple[list, int]:
     """The endpoints using ``key`` that ``viewer`` can see, and how many others use it.
 
     Only visible endpoints are named, so a key's usage never reveals the
-    existence of an endpoint the viewer cannot READ.
+    existence of an endpoint the viewer cannot READ (with no viewer, none is named).
     """
     from endpoints.models import Endpoint
 
     using = Endpoint.objects.filter(models__key=key).distinct()
-    visible = list(using.visible_to(viewer).order_by("name"))
+    visible = list(using.visible_to(viewer).order_by("name")) if viewer is not None else []
     return visible, using.count() - len(visible)
 
 

@@ -70,7 +70,7 @@ def _fields(call: Call, status: int, error_type: str, model: ModelInfo | None, l
         "path": call.request.path,
         "status": status,
         "endpoint": call.endpoint.name if call.endpoint else None,
-        "model": f"{model.provider}/{model.model_name}" if model else None,
+        "model": model.label if model else None,
         "attempts": call.attempts,
         "latency_ms": round(latency_ms, 2),
         "ttft_ms": round(call.ttft_ms, 2) if call.ttft_ms is not None else None,

@@ -90,13 +90,13 @@ class Call:
         self.headers["x-gateway-attempts"] = str(max(self.attempts, 1))
         model = self.endpoint.models.get(model_id or "") if self.endpoint else None
         if model is not None:
-            self.headers["x-gateway-model"] = f"{model.provider}/{model.model_name}"
+            self.headers["x-gateway-model"] = model.label
             self.headers["x-gateway-model-id"] = model_id
 
     def attempt_failed(self, model_id: str | None, status: int | str | None, message: str) -> None:
         """Note why one attempt failed, for the request log (``message`` is already scrubbed)."""
         model = self.endpoint.models.get(model_id or "") if self.endpoint is not None else None
-        served = f"{model.provider}/{model.model_name}" if model is not None else ""
+        served = model.label if model is not None else ""
         self.failed_attempts.append({"model": served, "status": status, "message": message[:500]})
 
     def finish(self, status: int, error_type: str = "", message: str = "") -> None:
@@ -131,7 +131,7 @@ class Call:
                 status_code=status,
                 latency_ms=latency_ms,
                 endpoint_model_id=self.model_id,
-                model_served=f"{model.provider}/{model.model_name}" if model else "",
+                model_served=model.label if model else "",
                 user_id=self.caller.user_id if self.caller else None,
                 token_id=self.caller.token_id if self.caller else None,
                 ttft_ms=self.ttft_ms,

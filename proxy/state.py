@@ -49,6 +49,11 @@ class ModelInfo:
     input_cost_per_token: float
     output_cost_per_token: float
 
+    @property
+    def label(self) -> str:
+        """``provider/model_name``: how the response headers, the request log and the log line name it."""
+        return f"{self.provider}/{self.model_name}"
+
 
 @dataclass(frozen=True)
 class EndpointInfo:

@@ -45,12 +45,17 @@ def test_a_served_request_lists_the_attempts_that_failed_before(gateway, world):
         assert attempt["message"].startswith("The provider failed: ") and "fake failure" in attempt["message"]
 
 
-def test_a_failed_request_keeps_what_the_client_was_told(gateway, world):
-    world.endpoint(models=[world.model("down")])
-    world.upstream.configure("down", fail_status=500)
+def _failing(gateway, world, model: str, fail_status: int, status: int) -> tuple[httpx.Response, RequestLog]:
+    """A one-model endpoint whose upstream answers ``fail_status``: the client's response and its row."""
+    world.endpoint(models=[world.model(model)])
+    world.upstream.configure(model, fail_status=fail_status)
     response = _chat(gateway, world)
-    assert response.status_code == 502
-    row = _row()
+    assert response.status_code == status
+    return response, _row()
+
+
+def test_a_failed_request_keeps_what_the_client_was_told(gateway, world):
+    response, row = _failing(gateway, world, "down", fail_status=500, status=502)
     assert (row.status_code, row.error_type) == (502, "provider_error")
     assert row.error_message == response.json()["error"]["message"]
     assert len(row.failed_attempts) == row.attempts >= 1
@@ -58,11 +63,7 @@ def test_a_failed_request_keeps_what_the_client_was_told(gateway, world):
 
 
 def test_a_request_the_provider_refuses_is_one_failed_attempt_with_its_message(gateway, world):
-    world.endpoint(models=[world.model("picky")])
-    world.upstream.configure("picky", fail_status=400)
-    response = _chat(gateway, world)
-    assert response.status_code == 400
-    row = _row()
+    response, row = _failing(gateway, world, "picky", fail_status=400, status=400)
     assert row.error_message == response.json()["error"]["message"]
     assert "fake failure" in row.error_message
     assert [(a["model"], a["status"]) for a in row.failed_attempts] == [("openai/picky", 400)]
