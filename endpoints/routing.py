@@ -55,6 +55,19 @@ def model_list(endpoint: Endpoint) -> list[dict[str, Any]]:
 def check_router(endpoint: Endpoint) -> None:
     """Build a Router from the endpoint once, to prove its configuration is usable."""
     router, _ = build_router(endpoint)
+    retire_router(router)
+
+
+def retire_router(router: Any) -> None:
+    """Unhook ``router`` from LiteLLM's process-wide registries, its deployments deleted first.
+
+    The Router's internals are full of reference cycles that only the
+    garbage collector's full pass frees (hundreds of milliseconds with
+    LiteLLM loaded); deleting its deployments first lets the decrypted
+    secrets go at once, with the deployment entries that hold them.
+    """
+    for deployment in router.get_model_list() or []:
+        router.delete_deployment(id=deployment["model_info"]["id"])
     router.retire()
 
 

@@ -253,18 +253,12 @@ def _live_router_keys(endpoint_ids: set[uuid.UUID]) -> set[tuple[uuid.UUID, int]
 
 
 def _retire(entry: RouterEntry) -> None:
-    """Unhook the Router from LiteLLM's process-wide registries and forget its secrets.
+    """Unhook the Router from LiteLLM's process-wide registries and forget its secrets."""
+    from endpoints import routing
 
-    The Router's internals are full of reference cycles that only the
-    garbage collector's full pass frees (hundreds of milliseconds with
-    LiteLLM loaded, on the event loop); deleting its deployments first lets
-    the decrypted secrets go at once, with the deployment rows that hold them.
-    """
     live_secrets.discard(entry.secrets)
     try:
-        for deployment in entry.router.get_model_list() or []:
-            entry.router.delete_deployment(id=deployment["model_info"]["id"])
-        entry.router.retire()
+        routing.retire_router(entry.router)
         _forget_litellm_clients(entry.secrets)
     except Exception:  # retiring is best effort; the object is dropped either way
         logger.debug("router retire failed", exc_info=True)

@@ -27,20 +27,21 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 def holders(secret: str) -> list[str]:
-    """Types of the live containers holding ``secret`` (as a value, or inside a string such as a header)."""
+    """Types of the live containers holding ``secret`` (as a value, or inside a string such as a header).
+
+    The items are read with ``gc.get_referents`` rather than by iterating the
+    container: ``gc.get_objects()`` also returns containers another thread is
+    still filling (``tuple(generator)`` is tracked with empty slots), and
+    iterating one of those reads a NULL and crashes the interpreter (a
+    segmentation fault seen once in CI); traversal skips empty slots.
+    """
     found = []
     for obj in gc.get_objects():
-        try:
-            if isinstance(obj, dict):
-                values = obj.values()
-            elif isinstance(obj, list | tuple | set | frozenset):
-                values = obj
-            else:
-                continue
-            if any(type(value) is str and secret in value for value in values):
-                found.append(type(obj).__name__)
-        except (RuntimeError, ReferenceError):  # changed while we looked (another thread), or a dead weak proxy
+        # By type, not isinstance: isinstance asks a dead weak proxy for its __class__ and raises.
+        if not issubclass(type(obj), dict | list | tuple | set | frozenset):
             continue
+        if any(type(value) is str and secret in value for value in gc.get_referents(obj)):
+            found.append(type(obj).__name__)
     return found
 
 
