@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from catalog import services as catalog
@@ -138,15 +139,48 @@ def row_initial(model: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def catalog_models(provider: str, endpoint_type: str) -> list[dict[str, Any]]:
-    """The catalog models of ``provider`` that can serve ``endpoint_type`` (empty when unknown)."""
+def catalog_models(provider: str, endpoint_type: str, search: str = "") -> list[dict[str, Any]]:
+    """The catalog models of ``provider`` that can serve ``endpoint_type`` and match ``search``, in picker order.
+
+    Empty when the provider or the type is unknown. The order is the
+    catalog's (``catalog.model_sort_key``), an exact name match first.
+    """
     if not provider or endpoint_type not in ENDPOINT_MODES:
         return []
     try:
-        models = catalog.list_models(provider)
+        return catalog.list_models(provider, endpoint_type=endpoint_type, search=search, order="recommended")
     except catalog.UnknownProvider:
         return []
-    return [model for model in models if model["mode"] in ENDPOINT_MODES[endpoint_type]]
+
+
+def model_option_groups(models: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, str]]]]:
+    """The model select's ``<optgroup>``s, ``[(label, [{"name", "note"}, ...]), ...]``, in ``MODEL_GROUPS`` order.
+
+    ``note`` is the deprecation shown after the name ("deprecated 2025-06-01").
+    Empty groups are left out; ``models`` keep their order inside a group.
+    """
+    today = timezone.localdate()
+    groups: dict[str, list[dict[str, str]]] = {key: [] for key in catalog.MODEL_GROUPS}
+    for model in models:
+        option = {"name": model["model_name"], "note": catalog.deprecation_note(model, today)}
+        groups[catalog.model_group(model, today)].append(option)
+    return [(catalog.MODEL_GROUPS[key], options) for key, options in groups.items() if options]
+
+
+def provider_option_groups(endpoint_type: str, with_keys: set[str]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The provider select's ``<optgroup>``s for ``endpoint_type``: ``[(label, providers), ...]``.
+
+    Only providers that serve the type (``catalog.providers_for_type``, the
+    rule validation enforces), each listed once: first those the user holds a
+    usable key for (by display name), then the catalog's short popular group
+    (``catalog.POPULAR_PROVIDERS`` order), then every other one A–Z.
+    """
+    providers = catalog.providers_for_type(endpoint_type)
+    yours = sorted((p for p in providers if p["name"] in with_keys), key=lambda p: p["display_name"].lower())
+    popular, others = catalog.popular_first(p for p in providers if p["name"] not in with_keys)
+    last = "Other providers (A–Z)" if yours or popular else "All providers (A–Z)"
+    groups = [("With your keys", yours), ("Popular", popular), (last, others)]
+    return [(label, group) for label, group in groups if group]
 
 
 def used_rows(formset: forms.BaseFormSet) -> list[ModelRowForm]:

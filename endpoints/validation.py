@@ -21,18 +21,9 @@ from sharing.levels import Level
 
 WEIGHT_TOLERANCE = 1e-6
 
-# Which catalog modes can serve each endpoint type. Completion endpoints also
-# take chat models: LiteLLM adapts a text completion onto the chat API.
-ENDPOINT_MODES: dict[str, set[str]] = {
-    "chat": {"chat", "responses"},
-    "completion": {"completion", "chat"},
-    "embedding": {"embedding"},
-    "image_generation": {"image_generation"},
-    "audio_transcription": {"audio_transcription"},
-    "audio_speech": {"audio_speech"},
-    "moderation": {"moderation"},
-    "rerank": {"rerank"},
-}
+# Which catalog modes can serve each endpoint type: the catalog's rule, named
+# here for the callers that already import it.
+ENDPOINT_MODES = catalog.ENDPOINT_TYPE_MODES
 
 
 MAX_PRIORITY = 100
@@ -193,6 +184,8 @@ def _model_errors(
     key = None
     if not catalog.is_provider(spec.provider):
         errors["provider"].append(catalog.unknown_provider_message(spec.provider))
+    elif not catalog.serves_type(spec.provider, endpoint_type):
+        errors["provider"].append(catalog.provider_type_message(spec.provider, endpoint_type))
     if problem := _model_name(spec.model_name):
         errors["model_name"].append(f"The model name {problem}.")
     try:

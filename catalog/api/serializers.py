@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from catalog.services import MODES
+from catalog.services import MAX_SEARCH_LENGTH, MODES, ORDERS
 
 
 class ProviderSerializer(serializers.Serializer):
@@ -49,6 +49,20 @@ class ModelListSerializer(serializers.Serializer):
     models = ModelSerializer(many=True)
 
 
+def _endpoint_type_field() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=MODES,
+        required=False,
+        error_messages={"invalid_choice": f"Unknown endpoint type '{{input}}'. Valid types: {', '.join(MODES)}."},
+    )
+
+
+class ProviderListQuerySerializer(serializers.Serializer):
+    """The query string of `providers/list`."""
+
+    endpoint_type = _endpoint_type_field()
+
+
 class ModelListQuerySerializer(serializers.Serializer):
     """The query string of `models/list`. Provider and mode are checked against the catalog by the service."""
 
@@ -59,3 +73,6 @@ class ModelListQuerySerializer(serializers.Serializer):
         },
     )
     mode = serializers.CharField(required=False, help_text=f"One of {', '.join(MODES)}, or another LiteLLM mode.")
+    endpoint_type = _endpoint_type_field()
+    search = serializers.CharField(required=False, allow_blank=True, max_length=MAX_SEARCH_LENGTH, trim_whitespace=True)
+    order = serializers.ChoiceField(choices=ORDERS, required=False, default="name")

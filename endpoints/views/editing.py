@@ -25,11 +25,13 @@ from endpoints.forms import (
     ModelRowFormSet,
     apply_service_errors,
     catalog_models,
+    model_option_groups,
+    provider_option_groups,
     row_initial,
     used_rows,
 )
 from endpoints.models import Endpoint
-from endpoints.validation import validate_models
+from endpoints.validation import ENDPOINT_MODES, validate_models
 from endpoints.views.common import endpoint_for
 from keys.models import Key
 from sharing.levels import Level
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     from endpoints.validation import ModelSpec
 
 PREFIX = "models"
-DEPRECATION_WARNING_DAYS = 90
+DEPRECATION_WARNING_DAYS = catalog.DEPRECATION_NOTICE_DAYS
 ROW_INDEX = re.compile(r"^\d{1,4}$")
 # What a page elsewhere may pass to /endpoints/new, and carry through the POST.
 CARRIED = {"bind_type": 64, "bind_id": 255, "next": 2000}
@@ -174,7 +176,7 @@ def _render_form(
     weight_errors: list[str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    endpoint_type = form["endpoint_type"].value() or "chat"
+    endpoint_type = _known_type(form["endpoint_type"].value())
     keys = _usable_keys(request, endpoint)
     for row in formset.forms:
         _decorate_row(row, endpoint_type)
@@ -186,16 +188,22 @@ def _render_form(
         "carried": carried or {},
         "next_url": _safe_next(request, (carried or {}).get("next")),
         "weight_errors": weight_errors or [],
-        "providers": _providers({key.provider for key in keys}),
+        "provider_groups": provider_option_groups(endpoint_type, {key.provider for key in keys}),
         "keys": keys,
     }
     return render(request, "endpoints/form.html", context, status=status)
+
+
+def _known_type(value: str | None) -> str:
+    """The endpoint type the form's catalog lists are for; "chat" until a valid one is chosen."""
+    return value if value in catalog.ENDPOINT_TYPE_MODES else "chat"
 
 
 def _decorate_row(row: Any, endpoint_type: str) -> None:
     """Give a row form the catalog models and model details its selects need."""
     provider, model_name = row["provider"].value() or "", row["model_name"].value() or ""
     row.model_options = catalog_models(provider, endpoint_type)
+    row.model_groups = model_option_groups(row.model_options)
     row.model_info = model_info(provider, model_name) if model_name else None
 
 
@@ -205,14 +213,6 @@ def _usable_keys(request: HttpRequest, endpoint: Endpoint | None) -> list[Key]:
     if endpoint is not None:
         keys.update({key.pk: key for key in Key.objects.filter(endpoint_models__endpoint=endpoint)})
     return sorted(keys.values(), key=lambda key: (key.provider, key.name.lower()))
-
-
-def _providers(with_keys: set[str]) -> dict[str, list[dict[str, Any]]]:
-    providers = sorted(catalog.list_providers(), key=lambda provider: provider["display_name"].lower())
-    return {
-        "with_keys": [provider for provider in providers if provider["name"] in with_keys],
-        "others": [provider for provider in providers if provider["name"] not in with_keys],
-    }
 
 
 def model_info(provider: str, model_name: str) -> dict[str, Any] | None:
@@ -243,16 +243,39 @@ def _deprecation(value: str | None) -> dict[str, Any]:
 
 @login_required
 @require_GET
+def catalog_provider_options(request: HttpRequest) -> HttpResponse:
+    """The provider select's ``<option>``s for an endpoint type; the form swaps them in when the type changes."""
+    endpoint_type = _known_type(request.GET.get("endpoint_type"))
+    with_keys = {key.provider for key in _usable_keys(request, None)}
+    context = {"groups": provider_option_groups(endpoint_type, with_keys), "selected": ""}
+    return render(request, "endpoints/partials/provider_options.html", context)
+
+
+@login_required
+@require_GET
 def catalog_model_options(request: HttpRequest) -> HttpResponse:
-    """``<option>``s of the provider's models that can serve the endpoint type, plus the row's info panel."""
+    """``<option>``s of the provider's models that can serve the endpoint type and match the search ``q``.
+
+    Also the row's info panel and search status (out of band). A chosen model
+    the search leaves out stays chosen, listed first, so typing a search never
+    loses a choice; picking another option replaces it.
+    """
     provider, endpoint_type = request.GET.get("provider", ""), request.GET.get("endpoint_type", "")
-    models = catalog_models(provider, endpoint_type)
-    selected = request.GET.get("selected", "")
-    if selected not in {model["model_name"] for model in models}:
-        selected = ""
+    search = request.GET.get("q", "").strip()[: catalog.MAX_SEARCH_LENGTH]
+    models = catalog_models(provider, endpoint_type, search)
+    chosen = catalog.get_model(provider, request.GET.get("selected", ""))
+    if chosen is not None and chosen["mode"] not in ENDPOINT_MODES.get(endpoint_type, ()):
+        chosen = None
+    selected = chosen["model_name"] if chosen else ""
+    pinned = None
+    if chosen is not None and all(model["model_name"] != selected for model in models):
+        pinned = {"name": selected, "note": catalog.deprecation_note(chosen)}
     context = {
         "options": models,
+        "groups": model_option_groups(models),
+        "pinned": pinned,
         "selected": selected,
+        "search": search,
         "provider": provider,
         "endpoint_type": endpoint_type,
         "row": _row_index(request),

@@ -1,5 +1,7 @@
 // The endpoint form: add/remove model rows, custom-model toggle, key filtering
-// by provider, catalog look-ups through htmx, and a live check of the weights.
+// by provider, catalog look-ups through htmx (models of a provider, filtered by
+// the row's search box), the provider list of the chosen endpoint type, and a
+// live check of the weights.
 (function () {
   "use strict";
 
@@ -32,6 +34,7 @@
   // Only keys of the row's provider can serve it; the server checks again.
   function filterKeys(row) {
     const provider = row.querySelector(".js-provider").value;
+    row.querySelector(".js-model-search").disabled = !provider; // nothing to search before a provider
     const select = row.querySelector(".js-key");
     let usable = 0;
     for (const option of select.options) {
@@ -52,9 +55,43 @@
     hint.querySelector("[data-provider-name]").textContent = selectedProvider ? selectedProvider.textContent : provider;
   }
 
-  function refreshModels(row) {
-    if (!isCustom(row) && row.querySelector(".js-provider").value) {
-      htmx.trigger(row.querySelector(".js-provider"), "change");
+  function refreshModels(row, always = false) {
+    if (!isCustom(row) && (always || row.querySelector(".js-provider").value)) {
+      htmx.trigger(row.querySelector(".js-provider"), "change", { refresh: true });
+    }
+  }
+
+  // Only providers that serve the endpoint type are listed (the server decides,
+  // and refuses the others on save). A row keeps its provider when the new type
+  // still lists it; otherwise the provider is cleared and the row says why.
+  let providersRequest = 0;
+  async function refreshProviders() {
+    const request = ++providersRequest;
+    const url = `${form.dataset.providersUrl}?endpoint_type=${encodeURIComponent(typeSelect.value)}`;
+    let html;
+    try {
+      const response = await fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+      if (!response.ok) return;
+      html = await response.text();
+    } catch (error) {
+      return; // offline: the old list stays, and the server still checks on save
+    }
+    if (request !== providersRequest) return; // the type changed again meanwhile
+    const typeName = typeSelect.selectedOptions[0].textContent.trim().toLowerCase();
+    template.content.querySelector(".js-provider").innerHTML = html;
+    for (const row of visibleRows()) {
+      const select = row.querySelector(".js-provider");
+      const before = select.value;
+      const name = before ? select.selectedOptions[0].textContent : "";
+      select.innerHTML = html;
+      select.value = before;
+      const kept = select.value === before;
+      if (!kept) select.value = "";
+      const note = row.querySelector(".js-provider-note");
+      note.textContent = kept ? "" : `${name} does not serve ${typeName} endpoints, so it was cleared. Choose another provider.`;
+      note.hidden = kept;
+      filterKeys(row);
+      refreshModels(row, !kept);
     }
   }
 
@@ -126,8 +163,25 @@
     params.provider = row.querySelector(".js-provider").value;
     params.endpoint_type = typeSelect.value;
     params.row = row.dataset.index;
-    if (kind === "models") params.selected = row.querySelector(".js-model").value;
-    else params.model_name = row.querySelector(".js-model").value;
+    if (kind === "models") {
+      const search = row.querySelector(".js-model-search");
+      // A new provider (or endpoint type) starts a new search.
+      if (elt.matches(".js-provider")) search.value = "";
+      params.q = search.value;
+      params.selected = row.querySelector(".js-model").value;
+    } else {
+      params.model_name = row.querySelector(".js-model").value;
+    }
+  });
+
+  // In the search box, Enter or the down arrow moves to the results instead of
+  // submitting the form.
+  form.addEventListener("keydown", (event) => {
+    if (!event.target.matches(".js-model-search")) return;
+    if (event.key === "Enter" || event.key === "ArrowDown") {
+      event.preventDefault();
+      event.target.closest(".model-row").querySelector(".js-model").focus();
+    }
   });
 
   form.addEventListener("click", (event) => {
@@ -138,9 +192,13 @@
 
   form.addEventListener("change", (event) => {
     const row = event.target.closest(".model-row");
-    if (event.target === typeSelect) visibleRows().forEach(refreshModels);
+    if (event.target === typeSelect) refreshProviders();
     if (!row) return;
-    if (event.target.matches(".js-provider")) filterKeys(row);
+    if (event.target.matches(".js-provider")) {
+      // The user picked a provider (a refresh from this script says so in its detail).
+      if (!(event.detail && event.detail.refresh)) row.querySelector(".js-provider-note").hidden = true;
+      filterKeys(row);
+    }
     if (event.target.matches(".js-custom")) {
       toggleCustom(row);
       if (!isCustom(row)) refreshModels(row);

@@ -130,3 +130,83 @@ def test_the_schema_documents_both_operations():
     assert paths[PROVIDERS_URL]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ProviderList"
     }
+
+
+# -- the picker's filters: providers by endpoint type, model search and order ----------------------
+
+
+def test_providers_can_be_filtered_by_endpoint_type(api, alice):
+    response = api(alice).get(PROVIDERS_URL, {"endpoint_type": "rerank"})
+    assert response.status_code == 200
+    names = [p["name"] for p in response.json()["providers"]]
+    assert "cohere" in names and "infinity" in names
+    assert "openai" not in names and "tavily" not in names
+    assert names == sorted(names)
+    embedding = [p["name"] for p in api(alice).get(PROVIDERS_URL, {"endpoint_type": "embedding"}).json()["providers"]]
+    assert "openai" in embedding and "anthropic" not in embedding
+
+
+def test_an_unknown_endpoint_type_is_a_field_error(api, alice):
+    response = api(alice).get(PROVIDERS_URL, {"endpoint_type": "telepathy"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "endpoint_type": [
+            "Unknown endpoint type 'telepathy'. Valid types: chat, completion, embedding, image_generation, "
+            "audio_transcription, audio_speech, moderation, rerank."
+        ]
+    }
+
+
+def test_model_search_keeps_names_containing_every_word(api, alice):
+    response = api(alice).get(MODELS_URL, {"provider": "openai", "search": "4o mini"})
+    assert response.status_code == 200
+    found = [m["model_name"] for m in response.json()["models"]]
+    assert "gpt-4o-mini" in found
+    assert all("4o" in name and "mini" in name for name in found)
+    assert found == sorted(found)  # the default order is by name
+
+
+def test_models_can_be_filtered_by_endpoint_type(api, alice):
+    models = api(alice).get(MODELS_URL, {"provider": "openai", "endpoint_type": "embedding"}).json()["models"]
+    assert {m["model_name"] for m in models} >= {"text-embedding-3-small", "text-embedding-3-large"}
+    assert {m["mode"] for m in models} == {"embedding"}
+    assert api(alice).get(MODELS_URL, {"provider": "openai", "endpoint_type": "rerank"}).json() == {"models": []}
+
+
+def test_the_recommended_order_puts_the_exact_match_first_and_fine_tunes_last(api, alice):
+    query = {"provider": "openai", "search": "gpt-4o", "endpoint_type": "chat", "order": "recommended"}
+    found = [m["model_name"] for m in api(alice).get(MODELS_URL, query).json()["models"]]
+    assert found[0] == "gpt-4o"
+    assert found[-1].startswith("ft:gpt-4o")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"endpoint_type": "chatbot"}, "endpoint_type"),
+        ({"order": "random"}, "order"),
+        ({"search": "x" * 101}, "search"),
+    ],
+)
+def test_bad_model_filters_are_field_errors(api, alice, query, field):
+    response = api(alice).get(MODELS_URL, {"provider": "openai", **query})
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+def test_the_schema_documents_the_filters():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    providers = {p["name"]: p for p in schema["paths"][PROVIDERS_URL]["get"]["parameters"]}
+    assert set(providers["endpoint_type"]["schema"]["enum"]) == {
+        "chat",
+        "completion",
+        "embedding",
+        "image_generation",
+        "audio_transcription",
+        "audio_speech",
+        "moderation",
+        "rerank",
+    }
+    assert "400" in schema["paths"][PROVIDERS_URL]["get"]["responses"]
+    models = {p["name"] for p in schema["paths"][MODELS_URL]["get"]["parameters"]}
+    assert {"endpoint_type", "search", "order"} <= models

@@ -59,6 +59,21 @@ def test_the_keys_provider_must_match(api, alice, anthropic_key):
     assert "anthropic" in errors[0]
 
 
+def test_a_provider_that_does_not_serve_the_type_is_refused(api, alice, server_key):
+    # Even a key with its own server: LiteLLM has no rerank call for openai, whatever the server does.
+    body = model_body(server_key, model_name="my-reranker")
+    errors = assert_refused(post(api(alice), [body], endpoint_type="rerank"), "models", 0, "provider")
+    assert errors == [
+        "OpenAI does not serve rerank endpoints. "
+        "Choose a provider that does, such as Amazon Bedrock, Google Vertex AI or Cohere."
+    ]
+
+
+def test_a_provider_that_serves_the_type_is_accepted(api, alice, openai_key):
+    body = model_body(openai_key, model_name="text-embedding-3-small")
+    assert post(api(alice), [body], endpoint_type="embedding").status_code == 201
+
+
 def test_models_must_be_in_the_catalog(api, alice, openai_key):
     errors = assert_refused(post(api(alice), [model_body(openai_key, model_name="gpt-imaginary")]), "models", 0)
     assert errors["model_name"] == [
