@@ -5,6 +5,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+# The kinds of object the trail speaks of, as ``object_type`` stores them (the model
+# name), with the word a person reads.
+OBJECT_TYPES = {"key": "key", "endpoint": "endpoint", "team": "team"}
+
 
 class AuditEvent(models.Model):
     """One action on a key or endpoint: who, what, which object, when, and a before/after summary.
@@ -23,6 +27,9 @@ class AuditEvent(models.Model):
         UNSHARE = "unshare"
         ROTATE = "rotate"
         RESTORE = "restore"
+        ADD_MEMBER = "add_member"
+        REMOVE_MEMBER = "remove_member"
+        CHANGE_ROLE = "change_role"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -40,3 +47,8 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name or 'system'} {self.action} {self.object_type} {self.object_name}"
+
+    @property
+    def object_label(self) -> str:
+        """The object's kind in words (``team`` for a group)."""
+        return OBJECT_TYPES.get(self.object_type, self.object_type)

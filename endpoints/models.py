@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from gatewaylib.validators import no_control_characters, no_control_characters_multiline
@@ -67,6 +68,9 @@ class Endpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("endpoints:endpoint-detail", kwargs={"endpoint_id": self.public_id})
 
     @property
     def public_id(self) -> str:

@@ -6,7 +6,9 @@ well. ``GatewayAutoSchema`` adds, to each operation that does not declare
 them itself:
 
 * 400 with field errors, when the operation takes a body or validated query
-  parameters (pagination parameters are clamped, never rejected);
+  parameters (pagination parameters are clamped, never rejected), or when
+  its view lists the action in ``refusable_actions`` (a rule may refuse it
+  without any input to blame, e.g. removing a team's last manager);
 * 401 and 403, when the operation needs an authenticated caller;
 * 404, when the path names an object.
 """
@@ -53,7 +55,8 @@ class GatewayAutoSchema(AutoSchema):
         detail = self._component("ErrorDetail", _ERROR_DETAIL_SCHEMA)
         errors = []
         query = {param["name"] for param in operation.get("parameters", []) if param["in"] == "query"}
-        if "requestBody" in operation or query - PAGINATION_PARAMETERS:
+        refusable = getattr(self.view, "action", None) in getattr(self.view, "refusable_actions", ())
+        if "requestBody" in operation or query - PAGINATION_PARAMETERS or refusable:
             errors.append(("400", "Invalid input.", self._component("ValidationError", _VALIDATION_ERROR_SCHEMA)))
         security = operation.get("security", [])
         if security and {} not in security:  # an empty requirement means anonymous callers are allowed

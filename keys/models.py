@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from gatewaylib.validators import no_control_characters, no_control_characters_multiline
@@ -75,6 +76,9 @@ class Key(models.Model):
     def __repr__(self) -> str:
         # Never include the ciphertext: reprs end up in logs and tracebacks.
         return f"<Key {self.id.hex} {self.name!r} provider={self.provider!r} secret={self.masked_secret!r}>"
+
+    def get_absolute_url(self) -> str:
+        return reverse("keys:key-detail", kwargs={"key_id": self.public_id})
 
     @property
     def public_id(self) -> str:

@@ -11,6 +11,12 @@ Django's own ``UserAdmin`` and ``GroupAdmin``, plus:
 The rule is ``sharing.services.orphaned_by``. ``sharing.signals`` backstops
 the same changes for code outside the admin; the admin checks first, so it
 only meets the backstop after a concurrent change, and shows it as a message.
+
+Groups are teams: the user form's group changes, and renaming or deleting a
+group, go through ``teams.services`` (``set_teams``, ``rename_team``,
+``delete_team``), so the admin follows the Teams page's rules (only a team's
+managers and superusers change it, a team keeps a manager) and each change
+is audited. A refusal there is shown as an error message and nothing is saved.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import router, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -35,6 +41,8 @@ from guardian.admin import GuardedModelAdmin
 from sharing import services
 from sharing.levels import Level, level_from_codename
 from sharing.services import Departure
+from teams import services as teams
+from teams.models import Team
 
 User = get_user_model()
 
@@ -101,12 +109,14 @@ class KeepsManagersAdmin(admin.ModelAdmin):
         return self._backstop(super().changeform_view, request, *args, **kwargs)
 
     def _backstop(self, view: Callable[..., Any], request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        """Show ``sharing.signals``' refusal (a change made since the check above) as a message, not a 500."""
+        """Show a refusal met while saving (``sharing.signals``' after a concurrent change, or
+        ``teams.services``') as a message, not an error page; nothing of the change is kept."""
         try:
             with transaction.atomic(using=router.db_for_write(self.model)):
                 return view(request, *args, **kwargs)
-        except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        except (ValidationError, PermissionDenied) as exc:
+            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            self.message_user(request, text, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
 
@@ -124,15 +134,44 @@ class UserAdmin(KeepsManagersAdmin, auth_admin.UserAdmin):
     def departure(self, pks: set[Any]) -> Departure:
         return Departure(users=pks)
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The user's teams change through ``teams.services.set_teams``, not straight into the table."""
+        groups = form.cleaned_data.pop("groups", None) if change else None
+        super().save_related(request, form, formsets, change)
+        if groups is not None:
+            teams.set_teams(form.instance, groups, actor=request.user)
+
 
 @admin.register(Group)
 class GroupAdmin(KeepsManagersAdmin, auth_admin.GroupAdmin):
     """Django's group admin; deleting a group keeps every shared object managed."""
 
     deleting = "Deleting group"
+    readonly_fields = ("team_members",)
 
     def departure(self, pks: set[Any]) -> Departure:
         return Departure(groups=pks)
+
+    @admin.display(description="Members (managers marked)")
+    def team_members(self, obj: Group | None) -> str:
+        """Who is in the team; change it on the Teams page, or in each user's groups."""
+        if obj is None or obj.pk is None:
+            return "—"
+        names = [f"{m.user} (manager)" if m.is_manager else str(m.user) for m in teams.members(Team.for_group(obj))]
+        return ", ".join(names) or "—"
+
+    def save_model(self, request: HttpRequest, obj: Group, form: Any, change: bool) -> None:
+        if change and "name" in form.changed_data:
+            teams.rename_team(Team.for_group(obj), actor=request.user, name=obj.name)
+        else:
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Group) -> None:
+        teams.delete_team(Team.for_group(obj), actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for group in queryset:
+            self.delete_model(request, group)
 
 
 # -- the object-permission pages of shared objects (keys, endpoints) ----------------------------------

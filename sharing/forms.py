@@ -12,12 +12,12 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
 from gatewaylib.ui import add_service_errors
 from sharing import services
 from sharing.levels import LEVEL_DESCRIPTIONS, Level
+from teams.models import Team
 
 LEVEL_CHOICES = [(level.name, level.name.title()) for level in Level]
 
@@ -27,14 +27,18 @@ def principal_value(grant: services.Grant) -> str:
     return f"user:{grant.user}" if grant.user is not None else f"group:{grant.group}"
 
 
-def principal_choices(grants: list[services.Grant]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Users and groups that hold no grant yet, as <optgroup>s for the add picker."""
+def principal_choices(grants: list[services.Grant], viewer: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Users, and the viewer's teams, that hold no grant yet, as <optgroup>s for the add picker.
+
+    Only the teams ``viewer`` belongs to (every team, for a superuser) are
+    offered: the others are not theirs to see (``teams.models.TeamQuerySet``).
+    """
     taken = {principal_value(grant) for grant in grants}
     users = get_user_model().objects.filter(is_active=True).order_by("username").values_list("username", flat=True)
-    groups = Group.objects.order_by("name").values_list("name", flat=True)
+    groups = Team.objects.visible_to(viewer).order_by("group__name").values_list("group__name", flat=True)
     return [
         ("Users", [(f"user:{name}", name) for name in users if f"user:{name}" not in taken]),
-        ("Groups", [(f"group:{name}", name) for name in groups if f"group:{name}" not in taken]),
+        ("Your teams", [(f"group:{name}", name) for name in groups if f"group:{name}" not in taken]),
     ]
 
 

@@ -58,7 +58,7 @@ def _render_panel(
         "obj": obj,
         "access": access,
         "grants": [{"grant": grant, "value": principal_value(grant)} for grant in grants],
-        "principal_choices": principal_choices(grants) if access.can_manage else [],
+        "principal_choices": principal_choices(grants, request.user) if access.can_manage else [],
         "levels": level_options(),
         "errors": [error for errors in failed.errors.values() for error in errors] if failed else [],
     }
@@ -101,9 +101,9 @@ def revoke(request: HttpRequest, kind: str, obj_id: str) -> HttpResponse:
 
 
 def _principal_label(principal: services.Grant | Any) -> str:
-    """``bob`` or ``group team`` for a Grant, a user or a group."""
+    """``bob`` or ``team platform`` for a Grant, a user or a group (groups are teams)."""
     if isinstance(principal, services.Grant):
-        return principal.user if principal.user is not None else f"group {principal.group}"
+        return principal.user if principal.user is not None else f"team {principal.group}"
     if isinstance(principal, Group):
-        return f"group {principal.name}"
+        return f"team {principal.name}"
     return principal.get_username()

@@ -1,7 +1,9 @@
 """Shared fixtures: the personas every permission test uses.
 
 alice owns things, bob is a teammate who gets granted a level, charlie is an
-outsider, and dave is a member of the group ``team``.
+outsider, and dave is a member of the group ``team``. For the Teams tests,
+``platform`` is a team alice created (so manages) with bob as a plain member,
+and ``bobs_key`` a key bob manages.
 """
 
 from __future__ import annotations
@@ -38,6 +40,22 @@ def charlie(db):
 @pytest.fixture
 def dave(db, team):
     return make_user("dave", groups=[team])
+
+
+@pytest.fixture
+def platform(alice, bob):
+    from teams import services as teams
+
+    team = teams.create_team(actor=alice, name="platform")
+    teams.add_member(team, bob, actor=alice)
+    return team
+
+
+@pytest.fixture
+def bobs_key(bob):
+    from keys import services as key_services
+
+    return key_services.create_key(actor=bob, name="bob-openai", provider="openai", secret="sk-teams-0000BOBKEY")
 
 
 @pytest.fixture

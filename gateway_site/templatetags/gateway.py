@@ -23,6 +23,6 @@ def elapsed(value: datetime | None) -> str:
 
 @register.filter
 def changed_fields(changes: dict | None) -> str:
-    """The fields an audit entry changed, for a feed line (``revision`` names the restored one, not a field)."""
+    """``changed: models, rate_limit_rpm`` for a feed line, or ``no change`` (``revision`` names the restored one)."""
     fields = [name for name in (changes or {}) if name != "revision"]
-    return ", ".join(fields) if fields else "no change"
+    return f"changed: {', '.join(fields)}" if fields else "no change"

@@ -119,6 +119,7 @@ def test_the_main_pages_fit_a_phone(ui, upstream):
         ("keys-list", "/keys/", "Keys"),
         ("endpoints-list", "/endpoints/", "Endpoints"),
         ("tokens", "/tokens/", "Tokens"),
+        ("audit", "/audit/", "Audit"),
         ("key-detail", f"/keys/{key.public_id}/", None),
         ("key-create", "/keys/new", None),
         ("endpoint-detail", f"/endpoints/{endpoint.public_id}/", None),

@@ -66,7 +66,7 @@ def test_a_restore_is_one_audit_entry_saying_which_revision_and_what_changed(api
     assert re.search(r"restored revision 1\s+(?!of\b)", page) and "restored revision 1 of" not in page
     dashboard = client.get("/").content.decode()
     assert re.search(r"restored revision 1 of\s+endpoint <strong>chat-prod</strong>", dashboard)
-    assert "· rate_limit_rpm" in page and "· no change" in page
+    assert "(changed: rate_limit_rpm)" in page and "(no change)" in page
     assert "restored a revision of" not in page
 
 

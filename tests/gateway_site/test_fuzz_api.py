@@ -42,6 +42,7 @@ from audit.models import AuditEvent
 from gateway_site.parsers import MAX_JSON_DEPTH
 from gateway_site.wsgi import application
 from keys import services as key_services
+from teams import services as team_services
 from tests.factories import make_group, make_user
 from tokens import services as token_services
 
@@ -141,14 +142,16 @@ def flatmap_query(context, query):
 
 @pytest.fixture
 def fuzz_caller(db):
-    """Headers authenticating as a user with a gateway token, a managed key, a teammate and a group."""
+    """Headers authenticating as a user with a gateway token, a managed key, a teammate, a group and a team."""
     user = make_user("fuzzer")
     make_user("teammate")
     make_group("fuzzers")
     token, plaintext = token_services.create_token(user, "fuzz")
     key = key_services.create_key(actor=user, name="fuzz-key", provider="openai", secret="sk-fuzz-0123456789abcdef")
+    team = team_services.create_team(actor=user, name="fuzz-team")
     _seeded_ids.clear()
     _seeded_ids[f"{API}keys/"] = key.public_id
+    _seeded_ids[f"{API}teams/"] = team.public_id
     _seeded_ids[f"{API}tokens/"] = token.id.hex
     _seeded_ids[f"{API}audit/"] = AuditEvent.objects.get(object_id=key.pk, action="create").id.hex
     yield {"Authorization": f"Bearer {plaintext}"}
@@ -185,7 +188,7 @@ def test_the_fuzz_covers_every_operation_outside_the_exclusions():
     fuzzed = {operation.ok().path for operation in schema.get_all_operations()}
     assert fuzzed, "the schema exposes no operation to fuzz"
     assert not any(path.startswith(FUZZ_EXCLUDED_PATH_PREFIXES) for path in fuzzed)
-    for prefix in ("keys/", "tokens/", "audit/", "providers/list", "models/list"):
+    for prefix in ("keys/", "tokens/", "teams/", "audit/", "providers/list", "models/list"):
         assert any(path.startswith(f"{API}{prefix}") for path in fuzzed), prefix
 
 

@@ -9,7 +9,7 @@ import gc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTROL_PLANE = ("keys", "endpoints", "catalog", "tokens", "audit", "sharing", "gatewaylib", "gateway_site")
+CONTROL_PLANE = ("keys", "endpoints", "catalog", "tokens", "audit", "sharing", "teams", "gatewaylib", "gateway_site")
 ENTRY_POINTS = {
     "gateway_site/asgi.py",
     "gateway_site/urls.py",

@@ -6,6 +6,7 @@ import pytest
 
 from sharing import services as sharing
 from sharing.levels import Level
+from tests.factories import make_group
 
 pytestmark = pytest.mark.django_db
 
@@ -15,6 +16,8 @@ def panel(obj, kind: str = "key") -> str:
 
 
 def test_the_manager_sees_grants_pickers_and_the_add_form(client_for, alice, bob, team, key):
+    alice.groups.add(team)  # the picker offers the teams she is in, by name
+    make_group("not-hers")
     response = client_for(alice, htmx=True).get(panel(key))
     content = response.content.decode()
     assert response.status_code == 200
@@ -23,6 +26,7 @@ def test_the_manager_sees_grants_pickers_and_the_add_form(client_for, alice, bob
     assert 'value="user:alice"' in content  # alice's own row
     assert '<option value="user:bob">bob</option>' in content
     assert '<option value="group:team">team</option>' in content
+    assert "not-hers" not in content  # a team she is not in is not hers to see
     assert '<option value="user:alice">' not in content  # already has a grant
     assert 'hx-target="closest .share-panel"' in content
 

@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from gateway_site.api import OptionalSlashRouter
+from teams.api.views import TeamViewSet
+
+router = OptionalSlashRouter()
+router.register("teams", TeamViewSet, basename="team")
+
+urlpatterns = router.urls
