@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from endpoints.metrics import percentile
+from endpoints import aggregates, request_log
 from endpoints.models import Endpoint, RequestLog
 
 
@@ -38,40 +38,45 @@ def _floor(moment: datetime, bucket: timedelta) -> datetime:
     return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, tz=moment.tzinfo)
 
 
+SUMMED = ("requests", "errors", "failovers", "failed_attempts", "prompt_tokens", "completion_tokens")
+
+
 def bucket_series(
     endpoint: Endpoint, *, span: timedelta, bucket: timedelta, now: datetime | None = None
 ) -> dict[str, list[Any]]:
-    """Per-bucket requests, errors, latency p50/p95, tokens and cost, oldest bucket first.
+    """Per-bucket requests, errors, failovers, failed attempts, latency p50/p95, tokens and cost, oldest first.
 
-    The last bucket is the (partial) current one; empty buckets are zeros so
-    the x axis stays evenly spaced.
+    The database groups the rows by bucket (see ``endpoints.aggregates``);
+    the last bucket is the (partial) current one, and empty buckets are
+    zeros so the x axis stays evenly spaced.
     """
     now = now or timezone.now()
     count = int(span / bucket)
+    seconds = int(bucket.total_seconds())
     first = _floor(now, bucket) - bucket * (count - 1)
     starts = [first + bucket * index for index in range(count)]
-    latencies: list[list[float]] = [[] for _ in starts]
-    series: dict[str, list[Any]] = {
-        name: [0] * count for name in ("requests", "errors", "prompt_tokens", "completion_tokens", "cost_usd")
-    }
-    rows = RequestLog.objects.filter(endpoint=endpoint, created_at__gte=first, created_at__lte=now).values_list(
-        "created_at", "status_code", "latency_ms", "prompt_tokens", "completion_tokens", "cost_usd"
-    )
-    for created_at, status_code, latency_ms, prompt_tokens, completion_tokens, cost_usd in rows.iterator():
-        index = int((created_at - first) / bucket)
-        if not 0 <= index < count:
+    index_of = {int(start.timestamp()): index for index, start in enumerate(starts)}
+    logs = RequestLog.objects.filter(endpoint=endpoint, created_at__gte=first, created_at__lte=now)
+    series: dict[str, list[Any]] = {name: [0] * count for name in (*SUMMED, "cost_usd")}
+    series["latency_p50"] = [None] * count
+    series["latency_p95"] = [None] * count
+    for row in aggregates.per_bucket(logs, seconds):
+        index = index_of.get(row["bucket"])
+        if index is None:
             continue
-        series["requests"][index] += 1
-        series["errors"][index] += status_code >= 400
-        series["prompt_tokens"][index] += prompt_tokens
-        series["completion_tokens"][index] += completion_tokens
-        series["cost_usd"][index] += float(cost_usd)
-        latencies[index].append(latency_ms)
-    for values in latencies:
-        values.sort()
-    series["latency_p50"] = [percentile(values, 0.5) if values else None for values in latencies]
-    series["latency_p95"] = [percentile(values, 0.95) if values else None for values in latencies]
-    series["cost_usd"] = [round(value, 6) for value in series["cost_usd"]]
+        for name in SUMMED:
+            series[name][index] = row[name] or 0
+        series["cost_usd"][index] = round(float(row["cost_usd"] or 0), 6)
+    buckets = logs.annotate(bucket=aggregates.bucket(seconds))
+    for start, figures in aggregates.latency_percentiles(buckets, by="bucket").items():
+        index = index_of.get(start)
+        if index is not None:
+            series["latency_p50"][index] = figures["p50"]
+            series["latency_p95"][index] = figures["p95"]
+    series["per_model"] = {
+        label: [counts.get(int(start.timestamp()), 0) for start in starts]
+        for label, counts in sorted(request_log.traffic_per_model(endpoint, first, seconds).items())
+    }
     series["labels"] = [start.isoformat() for start in starts]
     return series
 

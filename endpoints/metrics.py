@@ -5,43 +5,27 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from endpoints import aggregates
 from endpoints.models import Endpoint, RequestLog
 
 DEFAULT_WINDOW_SECONDS = 3600
 MAX_WINDOW_SECONDS = 30 * 24 * 3600
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list (0 for an empty one)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(0, min(len(sorted_values) - 1, round(fraction * len(sorted_values) + 0.5) - 1))
-    return round(sorted_values[rank], 2)
-
-
 def summarize(logs: QuerySet[RequestLog]) -> dict[str, Any]:
-    """Request count, errors, latency percentiles, tokens and cost of a set of request logs."""
-    totals = logs.aggregate(
-        request_count=Count("id"),
-        error_count=Count("id", filter=Q(status_code__gte=400)),
-        prompt_tokens=Sum("prompt_tokens"),
-        completion_tokens=Sum("completion_tokens"),
-        cost_usd=Sum("cost_usd"),
-    )
-    latencies = sorted(logs.values_list("latency_ms", flat=True))
-    requests, errors = totals["request_count"] or 0, totals["error_count"] or 0
+    """Request count, errors, latency percentiles, tokens and cost of a set of request logs (all in SQL)."""
+    totals = logs.aggregate(**aggregates.totals())
+    latency = aggregates.latency_percentiles(logs).get(None, {})
+    requests, errors = totals["requests"] or 0, totals["errors"] or 0
     return {
         "request_count": requests,
         "error_count": errors,
         "error_rate": round(errors / requests, 4) if requests else 0.0,
-        "latency_ms": {
-            "p50": percentile(latencies, 0.5),
-            "p95": percentile(latencies, 0.95),
-            "p99": percentile(latencies, 0.99),
-        },
+        "failover_count": totals["failovers"] or 0,
+        "latency_ms": {name: latency.get(name, 0.0) for name in aggregates.PERCENTILES},
         "prompt_tokens": totals["prompt_tokens"] or 0,
         "completion_tokens": totals["completion_tokens"] or 0,
         "cost_usd": float(totals["cost_usd"] or 0),

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from endpoints import lifecycle
+from endpoints import lifecycle, request_log
 
 
 @shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
 def build_router(endpoint_id: str) -> None:
     """Check the endpoint's Router configuration and mark it running (or error)."""
     lifecycle.finish_start(endpoint_id)
+
+
+@shared_task
+def purge_request_logs() -> int:
+    """Delete request logs past the retention period (scheduled hourly by Celery beat)."""
+    return request_log.purge_expired()

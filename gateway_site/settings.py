@@ -98,6 +98,10 @@ GATEWAY_COOLDOWN_SECONDS = env_int("GATEWAY_COOLDOWN_SECONDS", 30, minimum=1)
 # pairs. Off sends every request through LiteLLM's translation instead.
 GATEWAY_DIRECT_PATH = env_bool("GATEWAY_DIRECT_PATH", True)
 GATEWAY_METRICS_TOKEN = env_str("GATEWAY_METRICS_TOKEN")
+# How long request logs are kept; 0 keeps them forever. The purge runs hourly
+# (Celery beat, or manage.py serve itself when there is no Redis) and on
+# demand with manage.py purge_request_logs.
+GATEWAY_REQUEST_LOG_RETENTION_DAYS = env_int("GATEWAY_REQUEST_LOG_RETENTION_DAYS", 30, minimum=0)
 # Reliability (README "Production / scale-out"): how long a stopping
 # process (manage.py serve) lets requests and streams in flight finish, and
 # what the rate limiter does when Redis fails: serve unlimited, or refuse (503).
@@ -121,6 +125,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "gateway_site",
     "sharing",
+    "teams",
     "audit",
     "catalog",
     "keys",
@@ -183,6 +188,10 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic work for `celery -A gateway_site beat`.
+CELERY_BEAT_SCHEDULE = {
+    "purge-request-logs": {"task": "endpoints.tasks.purge_request_logs", "schedule": 3600.0},
+}
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

@@ -6,8 +6,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from endpoints import services
-from endpoints.models import Binding, Endpoint, EndpointModel, Revision
+from endpoints import request_log, services
+from endpoints.models import Binding, Endpoint, EndpointModel, RequestLog, Revision
 from endpoints.validation import ModelSpec
 
 
@@ -102,6 +102,7 @@ class MetricsSerializer(serializers.Serializer):
     request_count = serializers.IntegerField()
     error_count = serializers.IntegerField()
     error_rate = serializers.FloatField()
+    failover_count = serializers.IntegerField(help_text="Requests served by a later attempt after a failed one.")
     latency_ms = LatencySerializer()
     prompt_tokens = serializers.IntegerField()
     completion_tokens = serializers.IntegerField()
@@ -148,3 +149,63 @@ class RevisionSerializer(serializers.ModelSerializer):
         model = Revision
         fields = ["number", "config", "note", "created_by", "created_at"]
         read_only_fields = fields
+
+
+class FailedAttemptSerializer(serializers.Serializer):
+    model = serializers.CharField(help_text="provider/model of the deployment tried.")
+    status = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField(help_text="The provider's message, secrets scrubbed.")
+
+
+class CallerSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    token_name = serializers.CharField(help_text="Empty for a session (the UI's playground) or a deleted token.")
+
+
+class RequestLogSerializer(serializers.ModelSerializer):
+    """One proxied request. ``caller``, ``error_message`` and ``failed_attempts`` are null unless you
+    can EDIT the endpoint or made the request yourself."""
+
+    cost_usd = serializers.FloatField()
+    caller = serializers.SerializerMethodField()
+    error_message = serializers.SerializerMethodField()
+    failed_attempts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RequestLog
+        fields = [
+            "id",
+            "request_id",
+            "created_at",
+            "status_code",
+            "error_type",
+            "error_message",
+            "model_served",
+            "attempts",
+            "failed_attempts",
+            "stream",
+            "latency_ms",
+            "ttft_ms",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost_usd",
+            "caller",
+        ]
+
+    def _details(self, log: RequestLog) -> bool:
+        return request_log.can_see_details(log, self.context["request"].user, self.context["level"])
+
+    @extend_schema_field(CallerSerializer(allow_null=True))
+    def get_caller(self, log: RequestLog) -> dict[str, str] | None:
+        caller = self.context["callers"].get(log.pk)
+        if caller is None or not self._details(log):
+            return None
+        return {"username": caller.username, "token_name": caller.token_name}
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_error_message(self, log: RequestLog) -> str | None:
+        return log.error_message if self._details(log) else None
+
+    @extend_schema_field(FailedAttemptSerializer(many=True, allow_null=True))
+    def get_failed_attempts(self, log: RequestLog) -> list[dict[str, Any]] | None:
+        return log.failed_attempts if self._details(log) else None

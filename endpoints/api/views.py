@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
@@ -9,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from endpoints import lifecycle, metrics, services
+from endpoints import lifecycle, metrics, request_log, services
 from endpoints.api.filters import EndpointFilterSet
 from endpoints.api.serializers import (
     BindingSerializer,
@@ -17,9 +18,10 @@ from endpoints.api.serializers import (
     EndpointSerializer,
     EndpointStatusSerializer,
     LifecycleSerializer,
+    RequestLogSerializer,
     RevisionSerializer,
 )
-from endpoints.models import Endpoint, EndpointModel
+from endpoints.models import Endpoint, EndpointModel, RequestLog
 from sharing import services as sharing
 from sharing.api import HEX_ID_REGEX, SharedObjectViewSetMixin
 from sharing.levels import Level
@@ -181,3 +183,46 @@ class EndpointModelViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: EndpointModel) -> None:
         services.remove_model(instance, actor=self.request.user)
+
+
+class RequestLogFilterBackend(DjangoFilterBackend):
+    """The request log's filters know the endpoint (its models) and the caller's level (who may filter by caller)."""
+
+    def get_filterset_kwargs(self, request: Request, queryset: Any, view: Any) -> dict[str, Any]:
+        return {**super().get_filterset_kwargs(request, queryset, view), "endpoint": view.endpoint, "level": view.level}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="An endpoint's requests, newest first (filter by status, model, caller, request id)"),
+    retrieve=extend_schema(summary="One request: status, model served, attempts and why each failed"),
+)
+class RequestLogViewSet(viewsets.ReadOnlyModelViewSet):
+    """One endpoint's request log (READ); callers and failure reasons need EDIT, or are your own."""
+
+    serializer_class = RequestLogSerializer
+    lookup_value_regex = "[0-9]{1,18}"
+    filterset_class = request_log.RequestLogFilter
+    filter_backends = [RequestLogFilterBackend]
+    queryset = RequestLog.objects.none()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if getattr(self, "swagger_fake_view", False):
+            return
+        self.endpoint = sharing.get_object_for_user(
+            request.user, Endpoint.objects.all(), Level.READ, pk=self.kwargs["endpoint_pk"]
+        )
+        self.level = sharing.get_level(request.user, self.endpoint)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return RequestLog.objects.none()
+        return request_log.requests_of(self.endpoint)
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        if args and not getattr(self, "swagger_fake_view", False):
+            logs = args[0] if isinstance(args[0], list) else [args[0]]
+            kwargs.setdefault("context", self.get_serializer_context())
+            kwargs["context"]["level"] = self.level
+            kwargs["context"]["callers"] = request_log.callers(logs, self.request.user, self.level)
+        return super().get_serializer(*args, **kwargs)

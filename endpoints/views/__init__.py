@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from endpoints.views.actions import endpoint_delete, endpoint_start, endpoint_stop, revision_restore
-from endpoints.views.editing import catalog_model_info, catalog_model_options, endpoint_create, endpoint_edit
+from endpoints.views.editing import (
+    catalog_model_info,
+    catalog_model_options,
+    catalog_provider_options,
+    endpoint_create,
+    endpoint_edit,
+)
 from endpoints.views.pages import activity_fragment, endpoint_detail, endpoint_list, status_fragment
+from endpoints.views.requests import request_detail, request_list
 
 __all__ = [
     "activity_fragment",
     "catalog_model_info",
     "catalog_model_options",
+    "catalog_provider_options",
     "endpoint_create",
     "endpoint_delete",
     "endpoint_detail",
@@ -17,6 +25,8 @@ __all__ = [
     "endpoint_list",
     "endpoint_start",
     "endpoint_stop",
+    "request_detail",
+    "request_list",
     "revision_restore",
     "status_fragment",
 ]

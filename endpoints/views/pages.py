@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from audit.models import AuditEvent
+from endpoints import request_log
 from endpoints.charts import chart_data
 from endpoints.forms import EndpointFilterForm
 from endpoints.metrics import endpoint_metrics
@@ -53,7 +56,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint, level = endpoint_for(request, endpoint_id, Level.READ)
     context = {
         **status_context(endpoint, level),
-        **_activity_context(endpoint),
+        **_activity_context(endpoint, level),
         "models": endpoint.models.select_related("key"),
         "revisions": endpoint.revisions.select_related("created_by")[:HISTORY_LENGTH],
         "events": AuditEvent.objects.filter(object_type="endpoint", object_id=endpoint.pk)[:HISTORY_LENGTH],
@@ -80,13 +83,17 @@ def status_fragment(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 def activity_fragment(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     """Summary figures, chart data and recent requests; the detail page refreshes it every few seconds."""
     endpoint, level = endpoint_for(request, endpoint_id, Level.READ)
-    context = {"endpoint": endpoint, **permissions(level), **_activity_context(endpoint)}
+    context = {"endpoint": endpoint, **permissions(level), **_activity_context(endpoint, level)}
     return render(request, "endpoints/partials/activity.html", context)
 
 
-def _activity_context(endpoint: Endpoint) -> dict[str, Any]:
+def _activity_context(endpoint: Endpoint, level: Level) -> dict[str, Any]:
+    day_ago = timezone.now() - timedelta(days=1)
     return {
         "metrics": {"hour": endpoint_metrics(endpoint, 3600), "day": endpoint_metrics(endpoint, 24 * 3600)},
         "chart_data": chart_data(endpoint),
         "recent_requests": RequestLog.objects.filter(endpoint=endpoint)[:RECENT_REQUESTS],
+        "routing": request_log.model_traffic(endpoint, day_ago),
+        # Who calls is for the endpoint's editors (see endpoints.request_log).
+        "callers": request_log.usage_by_caller(endpoint, day_ago) if request_log.can_see_callers(level) else None,
     }

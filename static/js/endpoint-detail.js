@@ -13,6 +13,8 @@
     blue: "#3b82f6", red: "#ef4444", violet: "#8b5cf6", teal: "#14b8a6", amber: "#f59e0b", gray: "#94a3b8",
   };
 
+  const MODEL_COLORS = [COLORS.blue, COLORS.violet, COLORS.teal, COLORS.amber, COLORS.gray, COLORS.red];
+
   function chartData() {
     const script = document.getElementById("chart-data");
     return script ? JSON.parse(script.textContent) : null;
@@ -48,6 +50,13 @@
       "chart-cost": [
         { type: "bar", label: "Cost (USD)", data: series.cost_usd, backgroundColor: COLORS.teal },
       ],
+      "chart-models": Object.keys(series.per_model || {}).map((label, index) => (
+        { type: "bar", label, data: series.per_model[label], backgroundColor: MODEL_COLORS[index % MODEL_COLORS.length], stack: "m" }
+      )),
+      "chart-failover": [
+        { type: "line", label: "Failovers", data: series.failovers, borderColor: COLORS.amber, backgroundColor: COLORS.amber },
+        { type: "line", label: "Failed attempts (cooldowns)", data: series.failed_attempts, borderColor: COLORS.red, backgroundColor: COLORS.red },
+      ],
     };
   }
 
@@ -73,7 +82,7 @@
       elements: { point: { radius: loneValueRadius, hitRadius: 6 }, line: { borderWidth: 2, tension: 0.25 } },
       scales: {
         x: { stacked: true, grid: { display: false }, ticks: { maxTicksLimit: 7, maxRotation: 0 } },
-        y: { stacked: id !== "chart-latency", beginAtZero: true, ticks: { maxTicksLimit: 5, precision: money ? undefined : 0 } },
+        y: { stacked: id !== "chart-latency" && id !== "chart-failover", beginAtZero: true, ticks: { maxTicksLimit: 5, precision: money ? undefined : 0 } },
       },
     };
   }
@@ -87,11 +96,14 @@
     for (const id of Object.keys(sets)) {
       const canvas = document.getElementById(id);
       if (!canvas) continue;
-      if (charts[id] && charts[id].canvas === canvas) {
+      const sameSets = charts[id] && charts[id].data.datasets.length === sets[id].length
+        && charts[id].data.datasets.every((dataset, index) => dataset.label === sets[id][index].label);
+      if (charts[id] && charts[id].canvas === canvas && sameSets) {
         charts[id].data.labels = labels;
         charts[id].data.datasets.forEach((dataset, index) => { dataset.data = sets[id][index].data; });
         charts[id].update("none");
       } else {
+        if (charts[id]) charts[id].destroy();
         charts[id] = new Chart(canvas, { data: { labels, datasets: sets[id] }, options: options(id) });
       }
     }

@@ -33,6 +33,7 @@ from keys import services as key_services
 from keys.models import Key
 from sharing import services as sharing
 from sharing.levels import Level
+from teams.models import Team
 from tokens import services as token_services
 from tokens.models import GatewayToken
 
@@ -156,8 +157,26 @@ def _ui_pages(world: World) -> list[tuple[str, dict, Level | None, set[int] | No
         ),
         ("/endpoints/catalog/models?provider=openai&endpoint_type=chat&row=0&selected=gpt-4o", HTMX, None, ok),
         ("/endpoints/catalog/models?provider=no-such&endpoint_type=chat&row=0", HTMX, None, ok),
+        (
+            "/endpoints/catalog/models?provider=openai&endpoint_type=chat&row=0&q=4o%20mini&selected=gpt-4o",
+            HTMX,
+            None,
+            ok,
+        ),
+        ("/endpoints/catalog/models?provider=openai&endpoint_type=nope&row=0&q=%00&selected=gpt-4o", HTMX, None, ok),
+        ("/endpoints/catalog/providers?endpoint_type=rerank", HTMX, None, ok),
+        ("/endpoints/catalog/providers?endpoint_type=no-such", HTMX, None, ok),
         ("/endpoints/catalog/model-info?provider=openai&model_name=gpt-4o&endpoint_type=chat&row=0", HTMX, None, ok),
         ("/endpoints/catalog/model-info?provider=openai&model_name=nope&endpoint_type=chat&row=x", HTMX, None, ok),
+        ("/audit/", {}, None, ok),
+        (
+            "/audit/?object_type=key&action=share&actor=alice&name=crawl&since=2024-01-01&tz=America/New_York",
+            HTMX,
+            None,
+            ok,
+        ),
+        (f"/audit/?object={key}&page=2", {}, None, ok),
+        ("/audit/?action=bogus&since=nope&object=zz&tz=../etc", {}, None, ok),
         ("/share/key/0123456789abcdef0123456789abcdef/", HTMX, "missing", ok),
         ("/share/widget/0123456789abcdef0123456789abcdef/", HTMX, "unrouted", ok),
         ("/endpoints/0123456789abcdef0123456789abcdef/", {}, "missing", ok),
@@ -175,6 +194,16 @@ def _ui_pages(world: World) -> list[tuple[str, dict, Level | None, set[int] | No
             (f"/share/endpoint/{target}/", HTMX, Level.READ, ok),
             (f"/share/endpoint/{target}/", {}, Level.READ, ok),
         ]
+    # Team pages: the group ``team`` has dave as its one (plain) member; only superusers manage it.
+    team = Team.objects.get(group__name="team").public_id
+    pages += [
+        ("/teams/", {}, None, ok),
+        (f"/teams/{team}/", {}, "team-member", ok),
+        (f"/teams/{team}/delete", {}, "team-manager", ok),
+        (f"/teams/{team}/rename", {}, "post-only", ok),
+        (f"/teams/{team}/members/add", {}, "post-only", ok),
+        (f"/teams/{'0' * 32}/", {}, "missing", ok),
+    ]
     pages += [
         (f"/share/key/{key}/", HTMX, Level.READ, ok),
         (f"/share/key/{key}/", {}, Level.READ, ok),
@@ -222,6 +251,10 @@ def _expected(role: str, held: Level | None, needed, allowed: set[int]) -> set[i
         return {405}
     if needed == "missing":
         return {404}
+    if needed in ("team-member", "team-manager"):  # the group ``team``: dave is in it, a superuser manages it
+        if role == "admin" or (role == "dave-group" and needed == "team-member"):
+            return allowed
+        return {403} if role == "dave-group" else {404}
     if needed == "alice-only":  # a key nobody was given
         return allowed if role in ("alice-owner", "admin") else {404}
     if needed is None:

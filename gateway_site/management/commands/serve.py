@@ -28,6 +28,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from gateway_site import housekeeping
 from gatewaylib.drain import drain
 
 logger = logging.getLogger("gateway.serve")
@@ -109,6 +110,9 @@ class Command(BaseCommand):
         if workers < 1:
             raise CommandError("--workers must be at least 1")
         uvicorn_options = {"log_level": log_level or settings.LOG_LEVEL.lower(), "access_log": access_log}
+        if housekeeping.needed():
+            # In this process only: the one worker, or the supervisor of several.
+            housekeeping.start()
         if workers == 1:
             serve_one(None, host, port, uvicorn_options)
         supervise(workers, host, port, uvicorn_options)
