@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import (
@@ -69,10 +68,6 @@ class JsonArrayLength(Func):
 def bucket(seconds: int) -> Func:
     """The start of the ``seconds``-wide time bucket a row's ``created_at`` falls in, as epoch seconds."""
     return Floor(EpochSeconds("created_at") / Value(seconds)) * Value(seconds)
-
-
-def bucket_start(epoch_seconds: int) -> datetime:
-    return datetime.fromtimestamp(int(epoch_seconds), tz=UTC)
 
 
 def nearest_rank(fraction: float, count: int) -> int:
