@@ -6,13 +6,14 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from audit import services as audit
-from endpoints import routing
+from endpoints import probes, routing
 from endpoints.models import Endpoint, Status
 from endpoints.validation import ModelSpec, validate_models
 from gatewaylib.invalidation import changed
@@ -52,8 +53,8 @@ def start_endpoint(endpoint: Endpoint, *, actor: Any) -> Endpoint:
         ):
             return endpoint
         _validate_for_start(endpoint)
-        endpoint.status, endpoint.last_error = Status.STARTING, ""
-        endpoint.save(update_fields=["status", "last_error", "updated_at"])
+        endpoint.status, endpoint.last_error, endpoint.start_check = Status.STARTING, "", []
+        endpoint.save(update_fields=["status", "last_error", "start_check", "updated_at"])
         audit.record(actor, "start", endpoint)
         transaction.on_commit(lambda: _hand_off(endpoint.public_id))
     endpoint.refresh_from_db()
@@ -77,30 +78,51 @@ def _hand_off(endpoint_id: str) -> None:
 
 
 def finish_start(endpoint_id: str) -> None:
-    """Check the Router configuration and move ``starting`` to ``running`` or ``error``.
+    """Check the Router configuration, probe every model, and move ``starting`` to ``running`` or ``error``.
 
-    The conditional updates make a concurrent stop win: a stopped endpoint is
-    never flipped back to running by a late task.
+    The endpoint runs when at least one model can serve (the Router fails
+    over from the others); the probes' results are kept either way, for the
+    endpoint page. The conditional updates make a concurrent stop win: a
+    stopped endpoint is never flipped back to running by a late task.
     """
     endpoint = Endpoint.objects.filter(pk=endpoint_id, status=Status.STARTING).first()
     if endpoint is None:
         return
     try:
         routing.check_router(endpoint)
+        results = probe(endpoint)
     except routing.RouterConfigError as exc:
-        Endpoint.objects.filter(pk=endpoint.pk, status=Status.STARTING).update(
-            status=Status.ERROR, last_error=str(exc), updated_at=timezone.now()
-        )
-        logger.warning("endpoint %s failed to start: %s", endpoint.public_id, exc)
+        _fail_start(endpoint, str(exc), [])
+        return
+    checked = [result.as_dict() for result in results]
+    if reason := probes.none_can_serve(results):
+        _fail_start(endpoint, reason, checked)
         return
     Endpoint.objects.filter(pk=endpoint.pk, status=Status.STARTING).update(
         status=Status.RUNNING,
         started_at=timezone.now(),
         last_error="",
+        start_check=checked,
         config_version=F("config_version") + 1,
         updated_at=timezone.now(),
     )
     changed()
+
+
+def probe(endpoint: Endpoint) -> list[probes.Result]:
+    """Probe each of the endpoint's models the way ``GATEWAY_START_PROBES`` says (see ``endpoints.probes``)."""
+    mode = settings.GATEWAY_START_PROBES
+    if mode == "off":
+        return []
+    deployments = routing.model_list(endpoint)
+    return probes.probe(endpoint.endpoint_type, deployments, routing.endpoint_secrets(endpoint), mode=mode)
+
+
+def _fail_start(endpoint: Endpoint, reason: str, checked: list[dict[str, Any]]) -> None:
+    Endpoint.objects.filter(pk=endpoint.pk, status=Status.STARTING).update(
+        status=Status.ERROR, last_error=reason, start_check=checked, updated_at=timezone.now()
+    )
+    logger.warning("endpoint %s failed to start: %s", endpoint.public_id, reason)
 
 
 @transaction.atomic

@@ -51,6 +51,8 @@ class Endpoint(models.Model):
     started_at = models.DateTimeField(null=True, blank=True, editable=False)
     stopped_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
+    # The start probes' results, one per model (endpoints.probes.Result.as_dict), from the last start.
+    start_check = models.JSONField(default=list, blank=True, editable=False)
     rate_limit_rpm = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     rate_limit_tpm = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     config_version = models.PositiveBigIntegerField(default=1, editable=False)

@@ -801,6 +801,13 @@ async def list_models(request: web.Request, body: dict, post: Any, model: str, p
 
 
 @endpoint
+async def list_gemini_models(request: web.Request, body: dict, post: Any, model: str, plan: Plan) -> web.StreamResponse:
+    """Google AI Studio's listing shape: ``{"models": [{"name": "models/<id>"}]}``."""
+    names = _known_models(request.app[STATE_KEY])
+    return _json({"models": [{"name": f"models/{name}", "displayName": name} for name in names]})
+
+
+@endpoint
 async def retrieve_model(request: web.Request, body: dict, post: Any, model: str, plan: Plan) -> web.StreamResponse:
     return _json(_model_object(request.match_info["model"]))
 
@@ -865,6 +872,7 @@ def create_app(*, state: State | None = None, max_requests: int = 1000) -> web.A
     app.router.add_post("/v1/messages", anthropic_messages)
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/v1/models/{model}", retrieve_model)
+    app.router.add_get("/v1beta/models", list_gemini_models)
     app.router.add_post("/_control", control)
     app.router.add_post("/_reset", reset)
     app.router.add_get("/_stats", stats)

@@ -94,6 +94,11 @@ GATEWAY_BLOCK_PRIVATE_API_BASE = env_bool("GATEWAY_BLOCK_PRIVATE_API_BASE", Fals
 GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 25 * 1024 * 1024, minimum=1024)
 GATEWAY_UPSTREAM_TIMEOUT = env_int("GATEWAY_UPSTREAM_TIMEOUT", 600, minimum=1)
 GATEWAY_COOLDOWN_SECONDS = env_int("GATEWAY_COOLDOWN_SECONDS", 30, minimum=1)
+# What starting an endpoint checks beyond its configuration (endpoints.probes):
+# "free" lists each key's models where the provider has a free listing, "all"
+# also makes a one-token call (billed by the provider), "off" checks nothing.
+GATEWAY_START_PROBES = env_choice("GATEWAY_START_PROBES", "free", ("off", "free", "all"))
+GATEWAY_PROBE_TIMEOUT = env_int("GATEWAY_PROBE_TIMEOUT", 10, minimum=1)
 # The proxy's direct path (proxy.direct): one HTTP call for wire-compatible
 # pairs. Off sends every request through LiteLLM's translation instead.
 GATEWAY_DIRECT_PATH = env_bool("GATEWAY_DIRECT_PATH", True)

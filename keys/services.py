@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit import services as audit
 from catalog import services as catalog
+from endpoints import probes
 from gateway_site.api import Conflict
 from gatewaylib import netguard
 from keys import crypto
@@ -269,3 +270,20 @@ def rotate_all(*, actor: AbstractBaseUser | None = None, batch_size: int = 500) 
                 audit.record(actor, "rotate", key, {"encryption": "re-encrypted under the newest key"})
                 rotated += 1
     return rotated
+
+
+def test_connection(key: Key, *, actor: AbstractBaseUser) -> probes.Result:
+    """Check that ``key`` is accepted at its destination by listing its models (never a billed call).
+
+    The caller needs USE on the key (whoever may send traffic with it may
+    check it); the request goes through the proxy's guarded egress, and the
+    result's message never contains the secret.
+    """
+    try:
+        params = key.litellm_connection()
+    except crypto.SecretDecryptionError:
+        return probes.Result(key.provider, probes.FAILED, "The secret cannot be decrypted with the configured keys.")
+    secrets = (params["api_key"],) if key.has_secret else ()
+    result = probes.probe_key(key.provider, params, secrets)
+    logger.info("key tested id=%s outcome=%s by=%s", key.public_id, result.outcome, actor.pk)
+    return result

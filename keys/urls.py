@@ -17,4 +17,5 @@ urlpatterns = [
     re_path(KEY + r"edit$", views.key_edit, name="key-edit"),
     re_path(KEY + r"secret$", views.key_secret, name="key-secret"),
     re_path(KEY + r"delete$", views.key_delete, name="key-delete"),
+    re_path(KEY + r"test$", views.key_test, name="key-test"),
 ]

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Exists, OuterRef
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from audit.services import visible_events
 from catalog import services as catalog
@@ -94,14 +95,17 @@ def key_create(request: HttpRequest) -> HttpResponse:
 def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
     """One key: masked secret, description, endpoints using it, sharing panel and history."""
     key = _get_key(request, key_id, Level.READ)
-    context = {
+    return render(request, "keys/detail.html", _detail_context(request, key))
+
+
+def _detail_context(request: HttpRequest, key: Key) -> dict[str, Any]:
+    return {
         "key": key,
         "access": access_for(request.user, key),
         "provider": catalog.get_provider(key.provider),
         "usage": _usage(key, request.user),
         "events": visible_events(request.user, [Key]).filter(object_type="key", object_id=key.pk)[:HISTORY_LENGTH],
     }
-    return render(request, "keys/detail.html", context)
 
 
 @login_required
@@ -125,6 +129,18 @@ def key_secret(request: HttpRequest, key_id: str) -> HttpResponse:
         messages.success(request, f"Secret of “{key.name}” replaced.")
         return redirect("keys:key-detail", key_id=key.public_id)
     return render(request, "keys/secret.html", {"form": form, "key": key}, status=_form_status(form))
+
+
+@require_POST
+@login_required
+def key_test(request: HttpRequest, key_id: str) -> HttpResponse:
+    """Test the key's connection (USE): its models listed at its destination, the outcome shown."""
+    key = _get_key(request, key_id, Level.USE)
+    result = services.test_connection(key, actor=request.user)
+    if request.htmx:
+        return render(request, "keys/partials/test_result.html", {"result": result})
+    context = {**_detail_context(request, key), "result": result}
+    return render(request, "keys/detail.html", context)
 
 
 @login_required

@@ -90,7 +90,7 @@ def _bearer(params: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
-def _openai_base(provider: str, params: Mapping[str, Any]) -> str | None:
+def openai_base(provider: str, params: Mapping[str, Any]) -> str | None:
     base = params.get("api_base") or OPENAI_COMPATIBLE.get(provider)
     if not base:
         return None
@@ -121,7 +121,7 @@ def upstream_for(route: str, deployment: Mapping[str, Any]) -> Upstream | None:
         return _azure(route, path, params, common)
     if provider not in OPENAI_COMPATIBLE or (route not in TEXT_ROUTES and provider not in FULL_OPENAI):
         return None
-    base = _openai_base(provider, params)
+    base = openai_base(provider, params)
     return Upstream(url=base + path, headers=_bearer(params), **common) if base else None
 
 

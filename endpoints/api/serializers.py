@@ -38,6 +38,15 @@ class EndpointModelSerializer(serializers.ModelSerializer):
         return services.change_model(instance, validated_data, actor=self.context["request"].user)
 
 
+class ProbeResultSerializer(serializers.Serializer):
+    """One probe's outcome (``endpoints.probes``): a model at start, or a key's connection test."""
+
+    label = serializers.CharField(read_only=True, help_text="provider/model, or the key's provider.")
+    outcome = serializers.ChoiceField(choices=["ok", "warning", "failed", "skipped"], read_only=True)
+    message = serializers.CharField(read_only=True, help_text="What was found, in plain words (no secret).")
+    latency_ms = serializers.IntegerField(read_only=True, allow_null=True)
+
+
 class EndpointSerializer(serializers.ModelSerializer):
     """An endpoint with its models inline. Responses add status, url and config_version."""
 
@@ -45,6 +54,9 @@ class EndpointSerializer(serializers.ModelSerializer):
     models = EndpointModelSerializer(many=True)
     url = serializers.SerializerMethodField()
     error = serializers.CharField(source="last_error", read_only=True)
+    start_check = ProbeResultSerializer(
+        many=True, read_only=True, help_text="The last start's probe of each model (GATEWAY_START_PROBES)."
+    )
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -61,6 +73,7 @@ class EndpointSerializer(serializers.ModelSerializer):
             "started_at",
             "stopped_at",
             "error",
+            "start_check",
             "url",
             "config_version",
             "created_by",

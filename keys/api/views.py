@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from endpoints.api.serializers import ProbeResultSerializer
 from keys import services
 from keys.api.serializers import KeySerializer
 from keys.models import Key
 from sharing.api import SharedObjectViewSetMixin
+from sharing.levels import Level
 
 
 @extend_schema_view(
@@ -21,6 +28,17 @@ class KeyViewSet(SharedObjectViewSetMixin, viewsets.ModelViewSet):
     queryset = Key.objects.select_related("created_by")
     serializer_class = KeySerializer
     filterset_fields = ["provider"]
+    required_levels = {**SharedObjectViewSetMixin.required_levels, "test": Level.USE}
 
     def perform_destroy(self, instance: Key) -> None:
         services.delete_key(instance, actor=self.request.user)
+
+    @extend_schema(
+        summary="Test the key's connection (lists its models; never a billed call)",
+        request=None,
+        responses={200: ProbeResultSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        result = services.test_connection(self.get_object(), actor=request.user)
+        return Response(ProbeResultSerializer(result).data)

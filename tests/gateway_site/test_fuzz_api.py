@@ -141,13 +141,18 @@ def flatmap_query(context, query):
 
 
 @pytest.fixture
-def fuzz_caller(db):
-    """Headers authenticating as a user with a gateway token, a managed key, a teammate, a group and a team."""
+def fuzz_caller(db, upstream):
+    """Headers authenticating as a user with a gateway token, a managed key, a teammate, a group and a team.
+
+    The key points at the fake upstream: ``keys/{id}/test/`` connects to it, never to a real provider.
+    """
     user = make_user("fuzzer")
     make_user("teammate")
     make_group("fuzzers")
     token, plaintext = token_services.create_token(user, "fuzz")
-    key = key_services.create_key(actor=user, name="fuzz-key", provider="openai", secret="sk-fuzz-0123456789abcdef")
+    key = key_services.create_key(
+        actor=user, name="fuzz-key", provider="openai", secret="sk-fuzz-0123456789abcdef", api_base=upstream.base_url
+    )
     team = team_services.create_team(actor=user, name="fuzz-team")
     _seeded_ids.clear()
     _seeded_ids[f"{API}keys/"] = key.public_id
