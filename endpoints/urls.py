@@ -22,6 +22,7 @@ urlpatterns = [
     re_path(ENDPOINT + r"activity$", views.activity_fragment, name="endpoint-activity"),
     re_path(ENDPOINT + r"requests$", views.request_list, name="endpoint-requests"),
     re_path(ENDPOINT + r"requests/(?P<log_id>[0-9]{1,18})$", views.request_detail, name="endpoint-request"),
+    re_path(ENDPOINT + r"playground/token$", views.playground_token, name="playground-token"),
     re_path(ENDPOINT + r"start$", views.endpoint_start, name="endpoint-start"),
     re_path(ENDPOINT + r"stop$", views.endpoint_stop, name="endpoint-stop"),
     re_path(ENDPOINT + r"delete$", views.endpoint_delete, name="endpoint-delete"),

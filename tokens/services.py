@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 # Recording every use would turn each authenticated request into a write;
 # minute precision is enough to tell a user which token is still in use.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# The endpoint page's playground calls the proxy as its user, with a token of
+# theirs like any client; it lives in the page's memory only and expires soon.
+PLAYGROUND_TOKEN_NAME = "Playground (browser)"
+PLAYGROUND_TOKEN_LIFETIME = timedelta(hours=1)
 
 
 def create_token(
@@ -34,6 +38,16 @@ def create_token(
         if _insert_with_fresh_lookup_id(token, secret):
             return token, crypto.format_token(token.lookup_id, secret)
     raise RuntimeError("Could not allocate a unique token lookup id.")
+
+
+def create_playground_token(user: AbstractBaseUser) -> tuple[GatewayToken, str]:
+    """A short-lived token for the playground; the user's expired playground tokens are removed first.
+
+    Unexpired ones are kept: another tab of the same user may still hold one.
+    """
+    now = timezone.now()
+    GatewayToken.objects.filter(user=user, name=PLAYGROUND_TOKEN_NAME, expires_at__lte=now).delete()
+    return create_token(user, PLAYGROUND_TOKEN_NAME, expires_at=now + PLAYGROUND_TOKEN_LIFETIME)
 
 
 def _insert_with_fresh_lookup_id(token: GatewayToken, secret: str) -> bool:

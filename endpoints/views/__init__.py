@@ -11,6 +11,7 @@ from endpoints.views.editing import (
     endpoint_edit,
 )
 from endpoints.views.pages import activity_fragment, endpoint_detail, endpoint_list, status_fragment
+from endpoints.views.playground import playground_token
 from endpoints.views.requests import request_detail, request_list
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "endpoint_list",
     "endpoint_start",
     "endpoint_stop",
+    "playground_token",
     "request_detail",
     "request_list",
     "revision_restore",
