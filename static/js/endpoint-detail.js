@@ -104,7 +104,8 @@
         charts[id].update("none");
       } else {
         if (charts[id]) charts[id].destroy();
-        charts[id] = new Chart(canvas, { data: { labels, datasets: sets[id] }, options: options(id) });
+        // A base type keeps the time axis even with no dataset (no model has served yet).
+        charts[id] = new Chart(canvas, { type: "bar", data: { labels, datasets: sets[id] }, options: options(id) });
       }
     }
   }

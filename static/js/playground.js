@@ -206,4 +206,11 @@
   });
 
   stop.addEventListener("click", () => controller && controller.abort());
+
+  // The status badge is swapped by htmx as the endpoint starts and stops; the hint follows it.
+  function followStatus() {
+    const badge = document.querySelector("#endpoint-status [data-status]");
+    form.querySelector("[data-pg-not-running]").hidden = !badge || badge.dataset.status === "running";
+  }
+  document.body.addEventListener("htmx:afterSettle", followStatus);
 })();
