@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import make_user
+from tests.factories import make_fake_endpoint, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,20 +22,10 @@ SECRET = "sk-playground-secret-0123456789"
 
 def _endpoint(upstream, *, endpoint_type="chat", models=("upstream-a",)):
     from endpoints import lifecycle
-    from endpoints import services as endpoint_services
-    from endpoints.validation import ModelSpec
-    from keys import services as key_services
 
     alice = make_user("alice")
-    key = key_services.create_key(
-        actor=alice, name="fake", provider="openai", secret=SECRET, api_base=upstream.url + "/v1"
-    )
-    specs = [
-        ModelSpec(provider="openai", model_name=name, key_id=key.public_id, priority=priority)
-        for priority, name in enumerate(models, start=1)
-    ]
     name = f"{endpoint_type.replace('_', '-')}-try"
-    endpoint = endpoint_services.create_endpoint(actor=alice, name=name, endpoint_type=endpoint_type, models=specs)
+    endpoint, _ = make_fake_endpoint(alice, upstream, *models, secret=SECRET, name=name, endpoint_type=endpoint_type)
     lifecycle.start_endpoint(endpoint, actor=alice)
     endpoint.refresh_from_db()
     assert endpoint.status == "running", endpoint.last_error

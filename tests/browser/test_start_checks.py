@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import make_user
+from tests.factories import make_fake_endpoint, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,20 +23,7 @@ def probing(settings):
 
 
 def _endpoint(upstream, *models):
-    from endpoints import services as endpoint_services
-    from endpoints.validation import ModelSpec
-    from keys import services as key_services
-
-    alice = make_user("alice")
-    key = key_services.create_key(
-        actor=alice, name="fake", provider="openai", secret=SECRET, api_base=upstream.url + "/v1"
-    )
-    specs = [
-        ModelSpec(provider="openai", model_name=name, key_id=key.public_id, priority=priority)
-        for priority, name in enumerate(models, start=1)
-    ]
-    endpoint = endpoint_services.create_endpoint(actor=alice, name="checked", endpoint_type="chat", models=specs)
-    return endpoint, key
+    return make_fake_endpoint(make_user("alice"), upstream, *models, secret=SECRET, name="checked")
 
 
 def _start(ui, endpoint):
