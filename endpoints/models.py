@@ -211,3 +211,17 @@ class StateVersion(models.Model):
 
     def __str__(self) -> str:
         return f"state v{self.version}"
+
+    @classmethod
+    def bump(cls) -> None:
+        """Count one change (the row is made on first use)."""
+        increment = {"version": models.F("version") + 1}
+        if cls.objects.filter(pk=1).update(**increment):
+            return
+        _, created = cls.objects.get_or_create(pk=1, defaults={"version": 1})
+        if not created:  # another process made the row meanwhile
+            cls.objects.filter(pk=1).update(**increment)
+
+    @classmethod
+    def read(cls) -> int:
+        return cls.objects.filter(pk=1).values_list("version", flat=True).first() or 0

@@ -4,9 +4,15 @@
 endpoint, a model, a key, a grant, a token or a user changes. After the
 transaction commits, this process clears its caches at once; other processes
 learn of it within a second: through Redis pub/sub when ``REDIS_URL`` is set
-(at once), and in every mode by polling a version row
-(``endpoints.StateVersion``) twice a second from a background task, off the
-request path. The poll is the guarantee; pub/sub makes it immediate.
+(at once), and in every mode by polling a version counter twice a second
+from a background task, off the request path. The poll is the guarantee;
+pub/sub makes it immediate. The counter is stored by whoever registers a
+``VersionStore`` (the endpoints app's ``StateVersion`` row), so this module
+knows no model.
+
+However many rows one transaction saves (each save's signal calls
+``changed()``, and the services call it for bulk updates that send no
+signal), the change is announced once, when the transaction commits.
 
 Listeners:
 
@@ -29,10 +35,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 
 from gatewaylib.db import run_in_background, with_kept_connection
 from gatewaylib.outage import Outage
@@ -49,8 +55,24 @@ REDIS_TIMEOUT_SECONDS = 0.5
 HEALTH_CHECK_SECONDS = 5
 RECONNECT_BASE_SECONDS, RECONNECT_CAP_SECONDS = 0.1, 2.0
 
+
+class VersionStore(Protocol):
+    """Where the change counter lives (a database row every process can read)."""
+
+    def bump(self) -> None: ...
+
+    def read(self) -> int: ...
+
+
+_store: VersionStore | None = None
 _listeners: list[Callable[[], None]] = []
 _async_listeners: list[Callable[[], Awaitable[None]]] = []
+
+
+def use_version_store(store: VersionStore) -> None:
+    """Keep the change counter in ``store`` (called once, from an app's ``ready()``)."""
+    global _store
+    _store = store
 
 
 def on_change(callback: Callable[[], None]) -> None:
@@ -81,18 +103,20 @@ def channel(url: str | None = None) -> str:
 
 
 def changed() -> None:
-    """Announce a change once the current transaction commits (at once outside one)."""
+    """Announce a change once the current transaction commits (at once outside one), once per transaction."""
+    connection = transaction.get_connection()
+    # A callback registered in a savepoint that rolled back is gone from the
+    # list, so a later change in the same transaction registers it again.
+    if connection.in_atomic_block and any(entry[1] is _publish for entry in connection.run_on_commit):
+        return
     transaction.on_commit(_publish, robust=True)
 
 
 def _publish() -> None:
-    from endpoints.models import StateVersion
-
     _clear_local()
     watcher.notify_loops()
-    updated = StateVersion.objects.filter(pk=1).update(version=F("version") + 1)
-    if not updated:
-        StateVersion.objects.get_or_create(pk=1)
+    if _store is not None:
+        _store.bump()
     if settings.REDIS_URL:
         import redis
 
@@ -123,9 +147,7 @@ def _publisher(url: str):
 
 
 def read_version() -> int:
-    from endpoints.models import StateVersion
-
-    return StateVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    return _store.read() if _store is not None else 0
 
 
 @dataclass

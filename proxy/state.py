@@ -208,7 +208,7 @@ class ProxyState:
             self.routers.move_to_end(key)
             return entry
         self._loop = asyncio.get_running_loop()
-        entry = await run_in_thread(_build_router, endpoint.id)
+        entry = await run_in_thread(_load_router, endpoint.id)
         # Older versions of this endpoint are never used again.
         for stale in [k for k in self.routers if k[0] == endpoint.id]:
             _retire(self.routers.pop(stale))
@@ -346,7 +346,7 @@ def _load_level(user_id: int, endpoint_id: uuid.UUID) -> Level | None:
     return sharing.get_level(user, endpoint)
 
 
-def _build_router(endpoint_id: uuid.UUID) -> RouterEntry:
+def _load_router(endpoint_id: uuid.UUID) -> RouterEntry:
     from django.conf import settings
 
     from endpoints import routing

@@ -36,7 +36,7 @@ def info(version=1, endpoint_id=None):
 
 def test_the_router_cache_is_bounded_and_retires_what_it_drops(monkeypatch):
     monkeypatch.setattr(state_module, "MAX_ROUTERS", 5)
-    monkeypatch.setattr(state_module, "_build_router", lambda endpoint_id: RouterEntry(FakeRouter(), (), Scrubber()))
+    monkeypatch.setattr(state_module, "_load_router", lambda endpoint_id: RouterEntry(FakeRouter(), (), Scrubber()))
     FakeRouter.retired = 0
     proxy_state = ProxyState()
 
@@ -50,7 +50,7 @@ def test_the_router_cache_is_bounded_and_retires_what_it_drops(monkeypatch):
 
 
 def test_a_new_config_version_replaces_the_old_router(monkeypatch):
-    monkeypatch.setattr(state_module, "_build_router", lambda endpoint_id: RouterEntry(FakeRouter(), (), Scrubber()))
+    monkeypatch.setattr(state_module, "_load_router", lambda endpoint_id: RouterEntry(FakeRouter(), (), Scrubber()))
     FakeRouter.retired = 0
     proxy_state = ProxyState()
     endpoint_id = uuid.uuid4()

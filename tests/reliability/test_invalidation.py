@@ -7,6 +7,7 @@ import gc
 import threading
 
 import httpx
+import pytest
 from django.conf import settings
 
 from endpoints import lifecycle
@@ -60,3 +61,65 @@ def test_an_async_listener_runs_on_the_watchers_loop_after_a_change(gateway, wor
 def test_the_channel_is_namespaced_by_the_redis_database():
     assert invalidation.channel("redis://127.0.0.1:6379/12") == "gateway:invalidate:12"
     assert invalidation.channel("redis://127.0.0.1:6379") == "gateway:invalidate:0"
+
+
+class CountingStore:
+    """A version store that counts the announcements instead of writing a row."""
+
+    def __init__(self) -> None:
+        self.bumps = 0
+
+    def bump(self) -> None:
+        self.bumps += 1
+
+    def read(self) -> int:
+        return self.bumps
+
+
+@pytest.fixture
+def store(monkeypatch):
+    counting = CountingStore()
+    monkeypatch.setattr(invalidation, "_store", counting)
+    return counting
+
+
+def test_one_transaction_announces_its_changes_once(transactional_db, alice, store):
+    from django.db import transaction
+
+    from keys import services as key_services
+
+    with transaction.atomic():
+        # Each key's save, creator grant and audit row signal a change; services call changed() as well.
+        key_services.create_key(actor=alice, name="one", provider="openai", secret="sk-once-0123456789")
+        key_services.create_key(actor=alice, name="two", provider="openai", secret="sk-twice-0123456789")
+        invalidation.changed()
+        assert store.bumps == 0  # nothing before the commit
+    assert store.bumps == 1
+
+
+def test_a_change_in_a_rolled_back_savepoint_does_not_silence_the_next(transactional_db, store):
+    from django.db import transaction
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                invalidation.changed()
+                raise RuntimeError("roll this savepoint back")
+        except RuntimeError:
+            pass
+        invalidation.changed()
+    assert store.bumps == 1
+
+
+def test_outside_a_transaction_each_change_is_announced_at_once(transactional_db, store):
+    invalidation.changed()
+    invalidation.changed()
+    assert store.bumps == 2
+
+
+def test_the_version_row_counts_announcements(transactional_db):
+    from endpoints.models import StateVersion
+
+    before = StateVersion.read()
+    invalidation.changed()
+    assert StateVersion.read() == before + 1
