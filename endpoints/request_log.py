@@ -10,6 +10,7 @@ endpoint's editors, and to the caller for their own requests.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,10 +57,17 @@ def can_see_details(log: RequestLog, viewer: Any, level: Level) -> bool:
     return level >= Level.EDIT or (log.user_id is not None and log.user_id == viewer.pk)
 
 
+def with_details(logs: Iterable[RequestLog], viewer: Any, level: Level) -> list[dict[str, Any]]:
+    """Each log with whether the viewer may read why it failed (``can_see_details``), for a list of requests."""
+    return [{"log": log, "details": can_see_details(log, viewer, level)} for log in logs]
+
+
 class RequestLogFilter(django_filters.FilterSet):
     """Filters for one endpoint's request log; the page's form and the API's query parameters."""
 
-    status = django_filters.ChoiceFilter(choices=STATUS_CHOICES, method="filter_status", label="Status")
+    status = django_filters.ChoiceFilter(
+        choices=STATUS_CHOICES, method="filter_status", label="Status", empty_label="Any status"
+    )
     model = django_filters.ChoiceFilter(field_name="model_served", label="Model served", empty_label="Any model")
     caller = django_filters.CharFilter(method="filter_caller", label="Caller (username)", max_length=150)
     request_id = django_filters.UUIDFilter(field_name="request_id", label="Request id")

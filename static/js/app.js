@@ -4,7 +4,8 @@
  * - <form data-confirm="..."> asks before submitting (plain, non-htmx forms);
  * - a failed htmx request (403, 404, 5xx) shows a flash instead of failing silently;
  * - <time data-local-time> (rendered by the server in UTC) shows the viewer's own
- *   time zone, 24-hour, like the charts (data-local-time="datetime": with the date);
+ *   time zone, 24-hour, like the charts (data-local-time="datetime": with the date;
+ *   "datetime-seconds": with the date and the seconds, where times a second apart must differ);
  * - a form that came back with errors: its error summary is scrolled to and focused,
  *   so the user (and a screen reader) starts from the list of what to fix.
  */
@@ -68,14 +69,20 @@
     showFlash("The gateway could not be reached. Check your connection.", "error");
   });
 
+  // By data-local-time: "" the time alone, "datetime" with the date, "datetime-seconds" with the date and seconds.
+  var LOCAL_TIME_FORMATS = {
+    "": { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" },
+    datetime: { dateStyle: "medium", timeStyle: "short", hourCycle: "h23" },
+    "datetime-seconds": { dateStyle: "medium", timeStyle: "medium", hourCycle: "h23" }
+  };
+
   function localizeTimes() {
     document.querySelectorAll("time[data-local-time]:not([data-localized])").forEach(function (element) {
       var when = new Date(element.getAttribute("datetime"));
       if (isNaN(when)) return;
       element.setAttribute("data-localized", "");
-      element.textContent = element.getAttribute("data-local-time") === "datetime"
-        ? when.toLocaleString([], { dateStyle: "medium", timeStyle: "short", hourCycle: "h23" })
-        : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+      var format = LOCAL_TIME_FORMATS[element.getAttribute("data-local-time")] || LOCAL_TIME_FORMATS[""];
+      element.textContent = when.toLocaleString([], format);
       element.title = when.toLocaleString([], { dateStyle: "medium", timeStyle: "long", hourCycle: "h23" });
     });
   }

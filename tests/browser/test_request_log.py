@@ -20,7 +20,9 @@ provider key's secret.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import expect
@@ -42,6 +44,8 @@ MODELS = [BACKUP, BACKUP, BACKUP, "—"]
 ATTEMPTS = ["1", "1", "2 (1 failed)", "1 (1 failed)"]
 ROWS = "#request-table tbody tr"
 READER_NOTE = "Why an attempt failed is shown to the caller and to the endpoint's editors."
+# A request's time on the log and its page, localized by app.js: the date (its year), then the time to the second.
+LOCAL_TIME_WITH_SECONDS = re.compile(r"\d{4}\D.*\b\d{2}:\d{2}:\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class World:
     endpoint_id: str
     failover_id: int  # served by backup after primary failed
     refused_id: int  # refused by primary with a 400
+    failover_at: datetime  # when the failover was logged
 
     @property
     def detail(self) -> str:
@@ -115,7 +120,9 @@ def _world(ui, upstream) -> World:
         (200, BACKUP, 1),
     ]
     assert logs[1].failed_attempts == [{"model": PRIMARY, "status": 500, "message": FAILED}]
-    return World(endpoint_id=endpoint.public_id, failover_id=logs[1].pk, refused_id=logs[0].pk)
+    return World(
+        endpoint_id=endpoint.public_id, failover_id=logs[1].pk, refused_id=logs[0].pk, failover_at=logs[1].created_at
+    )
 
 
 def _cell(page, label: str):
@@ -127,6 +134,14 @@ def _detail_value(page, term: str):
     """The value of the request detail page's ``term`` (Status, Caller...)."""
     term_cell = f"dt[normalize-space()='{term}']"
     return page.locator(f"xpath=//dl[contains(@class, 'details')]/{term_cell}/following-sibling::dd[1]")
+
+
+def _local_time(page, when: datetime) -> re.Pattern:
+    """``when`` as the page shows it in the browser's time zone: its year, then HH:MM:SS, whatever the locale."""
+    from zoneinfo import ZoneInfo
+
+    local = when.astimezone(ZoneInfo(page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")))
+    return re.compile(rf"{local:%Y}\D.*\b{local:%H:%M:%S}$")
 
 
 def _chart_sums(page, canvas: str) -> dict[str, int]:
@@ -182,12 +197,18 @@ def test_an_owner_follows_a_failover_from_the_charts_to_its_reasons(ui, upstream
     expect(_cell(page, "Caller")).to_have_text([f"you · {TOKEN_NAME}"] * 4)
     expect(page.locator(f"{ROWS} .ep-why")).to_have_text([REFUSED])  # the client's error, for the refused one
     expect(page.locator("#request-table .ep-pager > .muted")).to_have_text("1–4 of 4 requests")
+    # Each time to the second, in the browser's time zone: requests in the same minute still differ.
+    times = page.locator(f"{ROWS} td.cell-primary time")
+    expect(times).to_have_text([LOCAL_TIME_WITH_SECONDS] * 4)
+    expect(times.nth(2)).to_have_text(_local_time(page, world.failover_at))
     assert PROVIDER_SECRET not in page.content()
     ui.screenshot(page, "request-log-list")
 
     # -- filters: htmx swaps the table, the URL follows ------------------------------------------------
     page.evaluate("window.__requestLogMarker = 'no reload'")
     status, model = page.get_by_label("Status", exact=True), page.get_by_label("Model served", exact=True)
+    expect(status.locator("option").first).to_have_text("Any status")
+    expect(model.locator("option").first).to_have_text("Any model")
     status.select_option("error")
     expect(page).to_have_url(ui.url(world.requests) + "?status=error&model=&caller=&request_id=")
     expect(_cell(page, "Status").locator(".ep-code")).to_have_text(["400"])
@@ -241,6 +262,8 @@ def test_an_owner_follows_a_failover_from_the_charts_to_its_reasons(ui, upstream
     expect(_detail_value(page, "Model served")).to_have_text(BACKUP)
     expect(_detail_value(page, "Caller")).to_have_text("you")
     expect(_detail_value(page, "Token")).to_have_text(TOKEN_NAME)
+    when = page.locator(".page-header .subtitle time")
+    expect(when).to_have_text(_local_time(page, world.failover_at))
     assert PROVIDER_SECRET not in page.content()
     ui.screenshot(page, "request-log-detail-failover")
 
@@ -313,7 +336,7 @@ def test_a_reader_sees_the_traffic_but_not_who_called_nor_why_it_failed(ui, upst
 
     page.goto(f"{world.requests}/{world.refused_id}")
     expect(page.locator("section[aria-labelledby=attempts-heading] .card-body")).to_have_text(
-        f"Served by — after 1 failed attempt. {READER_NOTE}"
+        f"Not served: 1 attempt failed. {READER_NOTE}"
     )
     assert PROVIDER_WORDS not in page.content()
     assert ui.js_errors == []
@@ -328,7 +351,10 @@ def test_a_bad_filter_is_explained_on_the_page_not_a_500(ui, upstream):
     cases = [
         ("status=bogus", "Status: Select a valid choice. bogus is not one of the available choices."),
         ("since=yesterday", "Since: Enter a valid date/time."),
-        ("model=openai%2Fnever", "Model: Select a valid choice. openai/never is not one of the available choices."),
+        (
+            "model=openai%2Fnever",
+            "Model served: Select a valid choice. openai/never is not one of the available choices.",
+        ),
     ]
     for query, error in cases:
         response = page.goto(f"{world.requests}?{query}")
@@ -347,7 +373,7 @@ def test_a_bad_filter_is_explained_on_the_page_not_a_500(ui, upstream):
     expect(page.locator(ROWS)).to_have_count(4)
     page.get_by_label("Request id", exact=True).fill("not-a-uuid")
     expect(page).to_have_url(ui.url(world.requests) + "?status=&model=&caller=&request_id=not-a-uuid")
-    expect(alert.locator("li")).to_have_text(["Request_id: Enter a valid UUID."])
+    expect(alert.locator("li")).to_have_text(["Request id: Enter a valid UUID."])
     expect(page.locator(ROWS)).to_have_count(0)
     ui.screenshot(page, "request-log-bad-request-id")
     assert ui.js_errors == []

@@ -92,6 +92,27 @@ def test_the_caller_reads_their_own_reasons(api, bob, endpoint, bobs_failure):
     assert response.json()["caller"]["username"] == "bob"
 
 
+@pytest.mark.parametrize(
+    ("viewer", "level", "shown"),
+    [
+        ("alice", Level.MANAGE, [True, True, True]),
+        ("bob", Level.USE, [True, False, False]),
+        ("reader", Level.READ, [False] * 3),
+    ],
+)
+def test_with_details_says_per_request_whose_reasons_the_viewer_reads(
+    endpoint, alice, bob, bobs_failure, viewer, level, shown
+):
+    """The editors read every reason, a caller those of their own requests, a reader none (anonymous ones too)."""
+    alices = add(endpoint, user_id=alice.pk, status_code=500, error_message="alice's reason")
+    anonymous = add(endpoint, status_code=500, error_message="no caller")
+    users = {"alice": alice, "bob": bob, "reader": make_user("reader")}
+    rows = request_log.with_details([bobs_failure, alices, anonymous], users[viewer], level)
+    assert [(row["log"], row["details"]) for row in rows] == list(
+        zip([bobs_failure, alices, anonymous], shown, strict=True)
+    )
+
+
 def test_without_read_the_log_is_not_found(api, endpoint, bobs_failure):
     outsider = make_user("outsider")
     assert api(outsider).get(API.format(endpoint.public_id)).status_code == 404

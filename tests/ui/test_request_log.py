@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from datetime import timedelta
 
@@ -191,3 +193,92 @@ def test_the_endpoint_page_shows_routing_to_all_and_callers_to_editors(client_fo
     # The polled fragment follows the same rule.
     fragment = client_for(reader, htmx=True).get(f"/endpoints/{endpoint.public_id}/activity").content.decode()
     assert "bob-laptop" not in fragment and "Routing, last 24 hours" in fragment
+
+
+def _text(fragment: str) -> str:
+    """``fragment`` as a reader reads it: no tags, entities decoded, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", fragment)).split())
+
+
+def test_the_status_filter_starts_with_any_status(client_for, alice, endpoint, logs):
+    page = client_for(alice).get(url(endpoint)).content.decode()
+    status_select = re.search(r'<select name="status".*?</select>', page, re.S).group(0)
+    assert re.findall(r"<option[^>]*>(.*?)</option>", status_select)[0] == "Any status"
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        ("request_id=not-a-uuid", "Request id: Enter a valid UUID."),
+        ("model=nope/never", "Model served: Select a valid choice. nope/never is not one of the available choices."),
+        ("status=teapot", "Status: Select a valid choice. teapot is not one of the available choices."),
+    ],
+)
+def test_a_bad_filter_is_named_by_its_label(client_for, alice, endpoint, logs, query, error):
+    page = client_for(alice).get(url(endpoint, query)).content.decode()
+    alert = re.search(r'<div class="alert alert-error".*?</div>', page, re.S).group(0)
+    assert [_text(item) for item in re.findall(r"<li>(.*?)</li>", alert, re.S)] == [error]
+
+
+def test_request_times_keep_their_seconds_on_the_log_and_the_detail(client_for, alice, endpoint, logs):
+    """app.js shows a ``datetime-seconds`` time with its seconds; requests a second apart must differ."""
+    listing = client_for(alice).get(url(endpoint)).content.decode()
+    assert re.findall(r'data-local-time="([^"]*)"', listing) == ["datetime-seconds"] * 3
+    detail = client_for(alice).get(f"/endpoints/{endpoint.public_id}/requests/{logs['alice'].pk}").content.decode()
+    assert re.findall(r'data-local-time="([^"]*)"', detail) == ["datetime-seconds"]
+
+
+def _reader_note(client, endpoint, log) -> str:
+    page = client.get(f"/endpoints/{endpoint.public_id}/requests/{log.pk}").content.decode()
+    return _text(re.search(r'<p class="muted mb-0">(.*?)</p>', page, re.S).group(1))
+
+
+READER_NOTE = "Why an attempt failed is shown to the caller and to the endpoint's editors."
+
+
+def test_a_reader_is_told_whether_a_request_was_served_and_after_how_many_failures(client_for, endpoint, logs, share):
+    reader = make_user("reader")
+    share(endpoint, reader, "READ")
+    failed = [{"model": "openai/gpt-4o", "status": 500, "message": PROVIDER_MESSAGE}]
+    now = timezone.now()
+    twice = RequestLog.objects.create(
+        endpoint=endpoint, status_code=502, latency_ms=9, attempts=2, failed_attempts=failed * 2, created_at=now
+    )
+    refused = RequestLog.objects.create(
+        endpoint=endpoint, status_code=429, latency_ms=1, error_message="Slow down", created_at=now
+    )
+    client = client_for(reader)
+    assert _reader_note(client, endpoint, logs["alice"]) == f"Served by openai/gpt-4o-mini. {READER_NOTE}"
+    assert (
+        _reader_note(client, endpoint, logs["failover"])
+        == f"Served by openai/gpt-4o after 1 failed attempt. {READER_NOTE}"
+    )
+    assert _reader_note(client, endpoint, logs["failure"]) == f"Not served: 1 attempt failed. {READER_NOTE}"
+    assert _reader_note(client, endpoint, twice) == f"Not served: 2 attempts failed. {READER_NOTE}"
+    assert _reader_note(client, endpoint, refused) == f"Not served. {READER_NOTE}"
+
+
+def _recent_reasons(page: str) -> list[str]:
+    """The failure reasons under the endpoint page's recent requests, newest request first."""
+    recent = page.split('id="recent-requests"', 1)[1].split("</table>", 1)[0]
+    return [_text(reason) for reason in re.findall(r'<div class="ep-why small"[^>]*>(.*?)</div>', recent, re.S)]
+
+
+def test_the_endpoint_page_shows_a_caller_the_reasons_of_their_own_recent_requests(
+    client_for, alice, bob, endpoint, logs, share
+):
+    """The same rule as the request log (``request_log.can_see_details``), on the page and its refresh."""
+    RequestLog.objects.create(
+        endpoint=endpoint,
+        user_id=alice.pk,
+        status_code=500,
+        latency_ms=5,
+        error_message="alice's own reason",
+        created_at=timezone.now(),
+    )
+    share(endpoint, bob, "USE")
+    bobs = f"openai/gpt-4o → 401: {PROVIDER_MESSAGE}"
+    for path in (f"/endpoints/{endpoint.public_id}/", f"/endpoints/{endpoint.public_id}/activity"):
+        assert _recent_reasons(client_for(bob).get(path).content.decode()) == [bobs, bobs], path
+    editor = client_for(alice).get(f"/endpoints/{endpoint.public_id}/").content.decode()
+    assert _recent_reasons(editor) == ["alice's own reason", bobs, bobs]
