@@ -65,13 +65,15 @@ from types import MappingProxyType
 from typing import Any
 
 from catalog import providers as names
+from gatewaylib.endpoint_types import ENDPOINT_TYPES
 
 SAMPLE_SPEC_KEY = "sample_spec"
 PROVIDER_ALIASES = {"bedrock_converse": "bedrock"}
 # Key prefixes spelled differently from their provider. Not a general dash/underscore
 # rule: ``fal-ai/flux/dev`` is a fal_ai model id, not a prefix.
 KEY_PREFIX_SPELLINGS = {"amazon-nova": "amazon_nova"}
-STREAMING_MODES = frozenset({"chat", "completion"})
+# Modes whose models stream when their entry does not say: those of the endpoint types that stream.
+STREAMING_MODES = frozenset(entry.value for entry in ENDPOINT_TYPES if entry.streams)
 
 _SIZE = re.compile(r"^(\d+|max)-x-(\d+|max)$")
 _STEPS = re.compile(r"^(\d+|max)-steps$")

@@ -27,41 +27,21 @@ from typing import Any
 from django.utils import timezone
 
 from catalog.model_map import SELF_HOSTED_PROVIDERS, load_catalog
+from gatewaylib import endpoint_types
 
 # Providers whose keys must say where to connect: self-hosted servers, and
 # Azure, whose every resource has its own host.
 API_BASE_REQUIRED = frozenset(SELF_HOSTED_PROVIDERS) | {"azure", "azure_text"}
 
-# The modes an endpoint can be built for. The map knows more (responses,
-# realtime, video_generation, ...); those still appear in ``supported_modes``
-# and are accepted as a filter.
-MODES: tuple[str, ...] = (
-    "chat",
-    "completion",
-    "embedding",
-    "image_generation",
-    "audio_transcription",
-    "audio_speech",
-    "moderation",
-    "rerank",
-)
+# The modes an endpoint can be built for: the endpoint types'
+# (gatewaylib.endpoint_types), each its own models' mode. The map knows more
+# (responses, realtime, video_generation, ...); those still appear in
+# ``supported_modes`` and are accepted as a filter.
+MODES: tuple[str, ...] = tuple(endpoint_types.TYPES)
 
-
-# Which catalog modes can serve each endpoint type (the keys are ``MODES``).
-# Chat endpoints also take models the map files under ``responses``;
-# completion endpoints also take chat models: LiteLLM adapts a text
-# completion onto the chat API.
+# Which catalog modes can serve each endpoint type (the keys are ``MODES``), from the registry.
 ENDPOINT_TYPE_MODES: Mapping[str, frozenset[str]] = MappingProxyType(
-    {
-        "chat": frozenset({"chat", "responses"}),
-        "completion": frozenset({"completion", "chat"}),
-        "embedding": frozenset({"embedding"}),
-        "image_generation": frozenset({"image_generation"}),
-        "audio_transcription": frozenset({"audio_transcription"}),
-        "audio_speech": frozenset({"audio_speech"}),
-        "moderation": frozenset({"moderation"}),
-        "rerank": frozenset({"rerank"}),
-    }
+    {value: entry.modes for value, entry in endpoint_types.TYPES.items()}
 )
 
 # The providers most teams use, most used first, shown as their own group at

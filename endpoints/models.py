@@ -8,20 +8,16 @@ from django.db import models
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from gatewaylib.endpoint_types import ENDPOINT_TYPES
 from gatewaylib.validators import no_control_characters, no_control_characters_multiline
 from sharing.levels import level_permissions
 from sharing.models import SharedQuerySet
 
-
-class EndpointType(models.TextChoices):
-    CHAT = "chat"
-    COMPLETION = "completion"
-    EMBEDDING = "embedding"
-    IMAGE_GENERATION = "image_generation"
-    AUDIO_TRANSCRIPTION = "audio_transcription"
-    AUDIO_SPEECH = "audio_speech"
-    MODERATION = "moderation"
-    RERANK = "rerank"
+# The registry's types, in its order (``EndpointType.CHAT == "chat"``). A
+# type added there changes these choices: ``makemigrations`` then writes one.
+EndpointType = models.TextChoices(
+    "EndpointType", [(entry.value.upper(), (entry.value, entry.label)) for entry in ENDPOINT_TYPES]
+)
 
 
 class Status(models.TextChoices):

@@ -39,18 +39,18 @@ import aiohttp
 from django.conf import settings
 from django.template.defaultfilters import pluralize
 
-from gatewaylib import egress
+from endpoints.routing import ROUTER_LIMITS
+from gatewaylib import egress, provider_apis
+from gatewaylib.endpoint_types import ENDPOINT_TYPES
 from gatewaylib.scrub import Scrubber
 from keys.models import NO_SECRET
-from proxy import upstreams
 
 OK, WARNING, FAILED, SKIPPED = "ok", "warning", "failed", "skipped"
-ONE_TOKEN_TYPES = frozenset({"chat", "completion", "embedding"})
-GEMINI_BASE = "https://generativelanguage.googleapis.com"
+ONE_TOKEN_TYPES = frozenset(entry.value for entry in ENDPOINT_TYPES if entry.one_token_probe)
 # OpenAI-compatible servers whose listing is every model the key may call; a
 # model missing from it would fail. (Perplexity has no listing at all.)
 NO_LISTING = frozenset({"perplexity"})
-ROUTER_ONLY_PARAMS = frozenset({"weight", "order", *upstreams.ROUTER_LIMITS})
+ROUTER_ONLY_PARAMS = frozenset({"weight", "order", *ROUTER_LIMITS})
 MESSAGE_LIMIT = 300
 
 
@@ -84,8 +84,8 @@ def listing_for(provider: str, params: Mapping[str, Any]) -> Listing | None:
     secret = params.get("api_key")
     secret = "" if secret in (None, NO_SECRET) else secret
     base = (params.get("api_base") or "").rstrip("/")
-    if provider in upstreams.OPENAI_COMPATIBLE and provider not in NO_LISTING:
-        openai_base = upstreams.openai_base(provider, params)
+    if provider in provider_apis.OPENAI_COMPATIBLE and provider not in NO_LISTING:
+        openai_base = provider_apis.openai_base(provider, params)
         if openai_base is None:
             return None
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
@@ -95,11 +95,13 @@ def listing_for(provider: str, params: Mapping[str, Any]) -> Listing | None:
         url = f"{base}/openai/models?api-version={params['api_version']}"
         return Listing(url, {"api-key": secret}, complete=False)
     if provider == "anthropic":
-        root = (base or upstreams.ANTHROPIC_BASE).removesuffix("/v1/messages").removesuffix("/v1")
-        headers = {"x-api-key": secret, "anthropic-version": upstreams.ANTHROPIC_VERSION}
+        root = (base or provider_apis.ANTHROPIC_BASE).removesuffix("/v1/messages").removesuffix("/v1")
+        headers = {"x-api-key": secret, "anthropic-version": provider_apis.ANTHROPIC_VERSION}
         return Listing(root + "/v1/models?limit=1000", headers, complete=False)
     if provider == "gemini":
-        return Listing((base or GEMINI_BASE) + "/v1beta/models?pageSize=1000", {"x-goog-api-key": secret}, False)
+        return Listing(
+            (base or provider_apis.GEMINI_BASE) + "/v1beta/models?pageSize=1000", {"x-goog-api-key": secret}, False
+        )
     return None
 
 

@@ -15,6 +15,9 @@ from endpoints.validation import ALLOWED_LITELLM_PARAMS
 from gatewaylib.scrub import Scrubber
 from keys.crypto import SecretDecryptionError
 
+# Deployment parameters only LiteLLM's Router enforces (it counts them on the calls it makes itself).
+ROUTER_LIMITS = frozenset({"rpm", "tpm", "max_parallel_requests"})
+
 
 class RouterConfigError(Exception):
     """The endpoint cannot be turned into a working Router; the message is safe to show."""

@@ -12,6 +12,7 @@ anything else with a 400 naming the field.
 The same tables type every field (see ``validators.py``), so malformed
 input is a 400 here instead of a LiteLLM crash that the Router retries and
 reports as a 502, and numbers are bounded before they reach a provider.
+Which fields a body must have is the registry's (``gatewaylib.endpoint_types``).
 Bounds follow the public APIs; the caps on token counts and sizes are only
 there to refuse absurd values. ``tests/proxy/test_fuzz_proxy.py`` generates
 bodies from these tables.
@@ -23,6 +24,7 @@ from typing import Any
 
 from litellm.types.llms.openai import ValidUserMessageContentTypes
 
+from gatewaylib.endpoint_types import ROUTES, per_route
 from proxy.errors import ProxyError
 from proxy.routes import SPEECH_CONTENT_TYPES
 from proxy.validators import (
@@ -217,31 +219,26 @@ ANTHROPIC_MESSAGES: dict[str, Validator] = {
     "thinking": Obj({"type": Str(choices=("enabled", "disabled")), "budget_tokens": TOKENS}, required=("type",)),
 }
 
-SCHEMAS: dict[str, dict[str, Validator]] = {
-    "chat": CHAT,
-    "completion": COMPLETION,
-    "embedding": EMBEDDING,
-    "image_generation": IMAGE_GENERATION,
-    "audio_transcription": AUDIO_TRANSCRIPTION,
-    "audio_speech": AUDIO_SPEECH,
-    "moderation": MODERATION,
-    "rerank": RERANK,
-    "anthropic_messages": ANTHROPIC_MESSAGES,
-}
+# Keyed through the registry: a route added there without a table here (or
+# the other way round) fails at import.
+SCHEMAS: dict[str, dict[str, Validator]] = per_route(
+    {
+        "chat": CHAT,
+        "completion": COMPLETION,
+        "embedding": EMBEDDING,
+        "image_generation": IMAGE_GENERATION,
+        "audio_transcription": AUDIO_TRANSCRIPTION,
+        "audio_speech": AUDIO_SPEECH,
+        "moderation": MODERATION,
+        "rerank": RERANK,
+        "anthropic_messages": ANTHROPIC_MESSAGES,
+    },
+    "allowlist schema",
+)
 
 ALLOWED_FIELDS: dict[str, frozenset[str]] = {route: frozenset(table) for route, table in SCHEMAS.items()}
 
-REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
-    "chat": ("messages",),
-    "completion": ("prompt",),
-    "embedding": ("input",),
-    "image_generation": ("prompt",),
-    "audio_transcription": ("file",),
-    "audio_speech": ("input", "voice"),
-    "moderation": ("input",),
-    "rerank": ("query", "documents"),
-    "anthropic_messages": ("messages", "max_tokens"),
-}
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {name: route.required for name, route in ROUTES.items()}
 
 
 def check_fields(kind: str, body: dict[str, Any]) -> None:

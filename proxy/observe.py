@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from gatewaylib.endpoint_types import ROUTES
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -31,13 +33,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("gateway.requests")
 
-# gen_ai.operation.name: the convention's well-known values where one fits, else the route.
-OPERATIONS = {
-    "chat": "chat",
-    "anthropic_messages": "chat",
-    "completion": "text_completion",
-    "embedding": "embeddings",
-}
+# gen_ai.operation.name per route, from the registry.
+OPERATIONS = {name: route.operation for name, route in ROUTES.items()}
 # gen_ai.provider.name: the convention's names for LiteLLM's providers where they differ.
 PROVIDERS = {
     "azure": "azure.ai.openai",

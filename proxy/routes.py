@@ -5,42 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# Which request route may call which endpoint type.
-ROUTE_TYPES = {
-    "chat": "chat",
-    "completion": "completion",
-    "embedding": "embedding",
-    "image_generation": "image_generation",
-    "audio_transcription": "audio_transcription",
-    "audio_speech": "audio_speech",
-    "moderation": "moderation",
-    "rerank": "rerank",
-    "anthropic_messages": "chat",
-}
+from gatewaylib.endpoint_types import ENDPOINT_TYPES, ROUTES
 
-ROUTE_PATHS = {
-    "chat": "/v1/chat/completions",
-    "completion": "/v1/completions",
-    "embedding": "/v1/embeddings",
-    "image_generation": "/v1/images/generations",
-    "audio_transcription": "/v1/audio/transcriptions",
-    "audio_speech": "/v1/audio/speech",
-    "moderation": "/v1/moderations",
-    "rerank": "/v1/rerank",
-    "anthropic_messages": "/v1/messages",
-}
-
-ROUTER_METHODS = {
-    "chat": "acompletion",
-    "completion": "atext_completion",
-    "embedding": "aembedding",
-    "image_generation": "aimage_generation",
-    "audio_transcription": "atranscription",
-    "audio_speech": "aspeech",
-    "moderation": "amoderation",
-    "rerank": "arerank",
-    "anthropic_messages": "aanthropic_messages",
-}
+# Read from the registry (gatewaylib.endpoint_types), under the names the proxy's modules use:
+# which endpoint type each route calls, where it is served, and the Router method it awaits.
+ROUTE_TYPES = {route.name: entry.value for entry in ENDPOINT_TYPES for route in entry.routes}
+ROUTE_PATHS = {name: route.path for name, route in ROUTES.items()}
+ROUTER_METHODS = {name: route.router_method for name, route in ROUTES.items()}
 
 SPEECH_CONTENT_TYPES = {
     "mp3": "audio/mpeg",

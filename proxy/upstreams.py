@@ -22,43 +22,21 @@ from typing import Any
 import aiohttp
 from django.conf import settings
 
+from endpoints.routing import ROUTER_LIMITS
+from gatewaylib.endpoint_types import OPENAI, ROUTES
+from gatewaylib.provider_apis import ANTHROPIC_BASE, ANTHROPIC_VERSION, OPENAI_COMPATIBLE, openai_base
 from keys.models import NO_SECRET
 
-# OpenAI-format paths, relative to an OpenAI-style base URL (".../v1").
+# The OpenAI-format routes the direct path may forward, and their paths
+# relative to an OpenAI-style base URL (".../v1"), from the registry.
 OPENAI_PATHS = {
-    "chat": "/chat/completions",
-    "completion": "/completions",
-    "embedding": "/embeddings",
-    "image_generation": "/images/generations",
-    "moderation": "/moderations",
-    "audio_speech": "/audio/speech",
+    name: route.path.removeprefix("/v1") for name, route in ROUTES.items() if route.passthrough and route.wire == OPENAI
 }
 TEXT_ROUTES = frozenset({"chat", "completion", "embedding"})
 
-# Provider -> its API's base URL when the key names none (None: the key must).
-OPENAI_COMPATIBLE = {
-    "openai": "https://api.openai.com/v1",
-    "groq": "https://api.groq.com/openai/v1",
-    "mistral": "https://api.mistral.ai/v1",
-    "deepseek": "https://api.deepseek.com/v1",
-    "together_ai": "https://api.together.xyz/v1",
-    "fireworks_ai": "https://api.fireworks.ai/inference/v1",
-    "xai": "https://api.x.ai/v1",
-    "openrouter": "https://openrouter.ai/api/v1",
-    "perplexity": "https://api.perplexity.ai",
-    "cerebras": "https://api.cerebras.ai/v1",
-    "deepinfra": "https://api.deepinfra.com/v1/openai",
-    "hosted_vllm": None,
-    "lm_studio": None,
-    "llamafile": "http://127.0.0.1:8080/v1",
-    "ollama": "http://localhost:11434",
-}
 # Every OpenAI route is OpenAI's own; the others serve text routes only.
 FULL_OPENAI = frozenset({"openai"})
 AZURE_ROUTES = frozenset({"chat", "completion", "embedding", "image_generation"})
-ANTHROPIC_BASE = "https://api.anthropic.com"
-ANTHROPIC_VERSION = "2023-06-01"
-ROUTER_LIMITS = frozenset({"rpm", "tpm", "max_parallel_requests"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +66,6 @@ def _bearer(params: Mapping[str, Any]) -> dict[str, str]:
     if organization := params.get("organization"):
         headers["OpenAI-Organization"] = organization
     return headers
-
-
-def openai_base(provider: str, params: Mapping[str, Any]) -> str | None:
-    base = params.get("api_base") or OPENAI_COMPATIBLE.get(provider)
-    if not base:
-        return None
-    base = base.rstrip("/")
-    if provider == "ollama" and not base.endswith("/v1"):
-        base += "/v1"  # Ollama's OpenAI-compatible API lives under /v1
-    return base
 
 
 def upstream_for(route: str, deployment: Mapping[str, Any]) -> Upstream | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from catalog.services import MAX_SEARCH_LENGTH, MODES, ORDERS
+from gatewaylib.endpoint_types import TYPES
 
 
 class ProviderSerializer(serializers.Serializer):
@@ -51,9 +52,9 @@ class ModelListSerializer(serializers.Serializer):
 
 def _endpoint_type_field() -> serializers.ChoiceField:
     return serializers.ChoiceField(
-        choices=MODES,
+        choices=tuple(TYPES),
         required=False,
-        error_messages={"invalid_choice": f"Unknown endpoint type '{{input}}'. Valid types: {', '.join(MODES)}."},
+        error_messages={"invalid_choice": f"Unknown endpoint type '{{input}}'. Valid types: {', '.join(TYPES)}."},
     )
 
 

@@ -15,11 +15,12 @@ from catalog.api.serializers import (
     ProviderListQuerySerializer,
     ProviderListSerializer,
 )
+from gatewaylib import endpoint_types
 
 ENDPOINT_TYPE = OpenApiParameter(
     "endpoint_type",
     str,
-    enum=list(services.MODES),
+    enum=list(endpoint_types.TYPES),
     description="Only what can serve an endpoint of this type: providers with at least one model of a mode "
     "the type uses (self-hosted servers for the types LiteLLM supports on them); models of those modes.",
 )

@@ -1,0 +1,221 @@
+"""Every endpoint type, in one table: what it is called, which models serve it, how the proxy calls it.
+
+One ``TypeEntry`` per type, in the order the UI lists them. The tables the
+apps key on a type or a route are derived from it: ``EndpointType`` (the
+model's choices), the catalog's modes per type, the proxy's routes, Router
+methods, required fields, span names and direct-path URLs. The request-field
+schemas stay in ``proxy.allowlist`` (they are big) but are keyed through
+``per_route``, so a route without one fails at import.
+
+Each type's first route is named after the type: it is the route its
+``/gateway/<name>/invocations`` URL takes, and the one a wrongly routed call
+is pointed to. Further routes are other public APIs for the same type
+(Anthropic's Messages API for chat).
+
+No Django and no models here: the catalog, the endpoints app and the proxy
+all read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TypeVar
+
+T = TypeVar("T")
+
+OPENAI, ANTHROPIC = "openai", "anthropic"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One public URL of the proxy."""
+
+    name: str
+    path: str
+    router_method: str  # the LiteLLM Router coroutine the translated path awaits
+    required: tuple[str, ...]  # the fields a body must have (the allowed ones are its allowlist schema)
+    operation: str  # gen_ai.operation.name: the convention's value where one fits, else the route's name
+    streams: bool = False  # takes ``"stream": true``
+    wire: str = OPENAI  # the API the client speaks here: its errors' shape, and what the direct path forwards
+    # Whether the direct path may forward the body unchanged to a provider that
+    # speaks ``wire``. OpenAI-compatible providers serve it at ``path`` less
+    # the ``/v1`` their base URL ends with.
+    passthrough: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TypeEntry:
+    """One endpoint type."""
+
+    value: str  # stored in ``Endpoint.endpoint_type``; also the catalog mode of its own models
+    label: str
+    modes: frozenset[str]  # the catalog modes whose models can serve it
+    routes: tuple[Route, ...]  # the first is named ``value``
+    one_token_probe: bool = False  # a start check can make a one-token call (GATEWAY_START_PROBES=all)
+
+    @property
+    def streams(self) -> bool:
+        return any(route.streams for route in self.routes)
+
+
+ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
+    TypeEntry(
+        "chat",
+        "Chat",
+        # The map files some chat models under ``responses`` only.
+        modes=frozenset({"chat", "responses"}),
+        routes=(
+            Route(
+                "chat",
+                "/v1/chat/completions",
+                "acompletion",
+                required=("messages",),
+                operation="chat",
+                streams=True,
+                passthrough=True,
+            ),
+            Route(
+                "anthropic_messages",
+                "/v1/messages",
+                "aanthropic_messages",
+                required=("messages", "max_tokens"),
+                operation="chat",
+                streams=True,
+                wire=ANTHROPIC,
+                passthrough=True,
+            ),
+        ),
+        one_token_probe=True,
+    ),
+    TypeEntry(
+        "completion",
+        "Completion",
+        # LiteLLM adapts a text completion onto the chat API.
+        modes=frozenset({"completion", "chat"}),
+        routes=(
+            Route(
+                "completion",
+                "/v1/completions",
+                "atext_completion",
+                required=("prompt",),
+                operation="text_completion",
+                streams=True,
+                passthrough=True,
+            ),
+        ),
+        one_token_probe=True,
+    ),
+    TypeEntry(
+        "embedding",
+        "Embedding",
+        modes=frozenset({"embedding"}),
+        routes=(
+            Route(
+                "embedding",
+                "/v1/embeddings",
+                "aembedding",
+                required=("input",),
+                operation="embeddings",
+                passthrough=True,
+            ),
+        ),
+        one_token_probe=True,
+    ),
+    TypeEntry(
+        "image_generation",
+        "Image Generation",
+        modes=frozenset({"image_generation"}),
+        routes=(
+            Route(
+                "image_generation",
+                "/v1/images/generations",
+                "aimage_generation",
+                required=("prompt",),
+                operation="image_generation",
+                passthrough=True,
+            ),
+        ),
+    ),
+    TypeEntry(
+        "audio_transcription",
+        "Audio Transcription",
+        modes=frozenset({"audio_transcription"}),
+        routes=(
+            # Multipart: the direct path only forwards JSON.
+            Route(
+                "audio_transcription",
+                "/v1/audio/transcriptions",
+                "atranscription",
+                required=("file",),
+                operation="audio_transcription",
+            ),
+        ),
+    ),
+    TypeEntry(
+        "audio_speech",
+        "Audio Speech",
+        modes=frozenset({"audio_speech"}),
+        routes=(
+            Route(
+                "audio_speech",
+                "/v1/audio/speech",
+                "aspeech",
+                required=("input", "voice"),
+                operation="audio_speech",
+                passthrough=True,
+            ),
+        ),
+    ),
+    TypeEntry(
+        "moderation",
+        "Moderation",
+        modes=frozenset({"moderation"}),
+        routes=(
+            Route(
+                "moderation",
+                "/v1/moderations",
+                "amoderation",
+                required=("input",),
+                operation="moderation",
+                passthrough=True,
+            ),
+        ),
+    ),
+    TypeEntry(
+        "rerank",
+        "Rerank",
+        modes=frozenset({"rerank"}),
+        routes=(
+            # Not an OpenAI API: each provider has its own, which LiteLLM speaks.
+            Route(
+                "rerank",
+                "/v1/rerank",
+                "arerank",
+                required=("query", "documents"),
+                operation="rerank",
+            ),
+        ),
+    ),
+)
+
+TYPES: Mapping[str, TypeEntry] = MappingProxyType({entry.value: entry for entry in ENDPOINT_TYPES})
+ROUTES: Mapping[str, Route] = MappingProxyType(
+    {route.name: route for entry in ENDPOINT_TYPES for route in entry.routes}
+)
+
+
+def per_route(table: Mapping[str, T], what: str) -> dict[str, T]:
+    """``table`` in the registry's route order; a route missing from it, or one the registry lacks, is an error.
+
+    For the tables kept next to the code that uses them (the allowlist's
+    schemas), so that a route cannot be added to one place only.
+    """
+    if missing := [route for route in ROUTES if route not in table]:
+        raise LookupError(f"No {what} for the route(s) {', '.join(missing)}.")
+    if unknown := [route for route in table if route not in ROUTES]:
+        raise LookupError(
+            f"{what.capitalize()} for route(s) that gatewaylib.endpoint_types lacks: {', '.join(unknown)}."
+        )
+    return {route: table[route] for route in ROUTES}
