@@ -43,6 +43,12 @@ class Route:
     # speaks ``wire``. OpenAI-compatible providers serve it at ``path`` less
     # the ``/v1`` their base URL ends with.
     passthrough: bool = False
+    multipart: bool = False  # the body is multipart/form-data (a file upload), not JSON
+
+    @property
+    def stream_usage_option(self) -> bool:
+        """Streams report usage only when asked (OpenAI's ``stream_options.include_usage``)."""
+        return self.streams and self.wire == OPENAI
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +156,7 @@ ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
                 "atranscription",
                 required=("file",),
                 operation="audio_transcription",
+                multipart=True,
             ),
         ),
     ),

@@ -23,6 +23,7 @@ import aiohttp
 import orjson
 
 from gatewaylib import egress
+from gatewaylib.endpoint_types import ANTHROPIC
 from gatewaylib.scrub import WITHHELD, Scrubber
 from proxy import errors
 from proxy.errors import ProxyError
@@ -52,11 +53,11 @@ class _Failed(Exception):
 async def dispatch(
     call: Call, endpoint: EndpointInfo, entry: RouterEntry, body: dict[str, Any], targets: Mapping[str, Upstream]
 ) -> Response:
-    anthropic = call.route == "anthropic_messages"
+    anthropic = call.flavour == ANTHROPIC
     payload = {name: value for name, value in body.items() if anthropic or name != "metadata"}
     call.stream = bool(payload.get("stream"))
     wants_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
-    if call.stream and call.route in ("chat", "completion"):
+    if call.stream and call.spec.stream_usage_option:
         # Always ask for usage so streams are metered; the usage chunk reaches
         # the client only if it asked for it.
         payload["stream_options"] = {**(payload.get("stream_options") or {}), "include_usage": True}

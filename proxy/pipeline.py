@@ -24,6 +24,7 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from gateway_site.parsers import MAX_JSON_DEPTH, JSONTooDeep, strict_loads
 from gatewaylib.db import DatabaseUnavailable, run_in_thread
 from gatewaylib.drain import Ticket, drain
+from gatewaylib.endpoint_types import ROUTES
 from gatewaylib.invalidation import watcher
 from proxy import direct, observe, translated
 from proxy.allowlist import check_fields
@@ -49,6 +50,7 @@ class Call:
         "request",
         "route",
         "flavour",
+        "spec",
         "request_id",
         "request_uuid",
         "started",
@@ -67,8 +69,8 @@ class Call:
     )
 
     def __init__(self, request: Request, route: str) -> None:
-        self.request, self.route = request, route
-        self.flavour = "anthropic" if route == "anthropic_messages" else "openai"
+        self.request = request
+        self.use_route(route)
         self.request_uuid = uuid.uuid4()
         self.request_id = self.request_uuid.hex
         self.started = time.perf_counter()
@@ -83,6 +85,11 @@ class Call:
         self.in_flight: Ticket | None = None  # a stream ends it when it is over (gatewaylib.drain)
         self.finished = False
         self.failed_attempts: list[dict[str, Any]] = []
+
+    def use_route(self, route: str) -> None:
+        """Serve as ``route`` (an invocations URL learns it from the endpoint's type)."""
+        self.route, self.spec = route, ROUTES[route]
+        self.flavour = self.spec.wire  # the shape of its errors
 
     def serve(self, model_id: str | None) -> None:
         """Note the deployment that answered; the response says which, and after how many attempts."""
@@ -188,7 +195,7 @@ async def read_body(call: Call) -> dict[str, Any]:
     request = call.request
     if len(request.body) > settings.GATEWAY_MAX_BODY_BYTES:
         raise too_large()
-    parse = _read_multipart if call.route == "audio_transcription" else _read_json
+    parse = _read_multipart if call.spec.multipart else _read_json
     if len(request.body) <= LARGE_BODY_BYTES and parse is _read_json:
         return parse(request)
     return await asyncio.get_running_loop().run_in_executor(None, parse, request)
@@ -332,7 +339,7 @@ async def _serve(call: Call, route: str | None, endpoint_name: str | None) -> Re
         call.caller = await authenticate(call)
         if endpoint_name is not None:
             endpoint = await resolve(call, endpoint_name)
-            call.route = route or endpoint.endpoint_type
+            call.use_route(route or endpoint.endpoint_type)
             body = await read_body(call)
         else:
             body = await read_body(call)

@@ -34,7 +34,7 @@ async def dispatch(call: Call, endpoint: EndpointInfo, entry: RouterEntry, body:
     kwargs = {k: v for k, v in body.items() if k not in ("model", "metadata")}
     call.stream = bool(kwargs.get("stream"))
     client_wants_usage = bool((kwargs.get("stream_options") or {}).get("include_usage"))
-    if call.stream and call.route in ("chat", "completion"):
+    if call.stream and call.spec.stream_usage_option:
         # Always ask upstream for usage so streams are metered; the usage
         # chunk is passed on only when the client asked for it.
         kwargs["stream_options"] = {**(kwargs.get("stream_options") or {}), "include_usage": True}

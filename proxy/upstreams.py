@@ -23,7 +23,7 @@ import aiohttp
 from django.conf import settings
 
 from endpoints.routing import ROUTER_LIMITS
-from gatewaylib.endpoint_types import OPENAI, ROUTES
+from gatewaylib.endpoint_types import ANTHROPIC, OPENAI, ROUTES
 from gatewaylib.provider_apis import ANTHROPIC_BASE, ANTHROPIC_VERSION, OPENAI_COMPATIBLE, openai_base
 from keys.models import NO_SECRET
 
@@ -73,7 +73,7 @@ def upstream_for(route: str, deployment: Mapping[str, Any]) -> Upstream | None:
     params, info = deployment["litellm_params"], deployment["model_info"]
     provider, model = info["provider"], info["model_name"]
     common = {"deployment_id": info["id"], "model": model, "timeout": _timeout(params)}
-    if route == "anthropic_messages":
+    if ROUTES[route].wire == ANTHROPIC:
         if provider != "anthropic":
             return None
         base = (params.get("api_base") or ANTHROPIC_BASE).rstrip("/")
