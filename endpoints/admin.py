@@ -3,7 +3,7 @@
 - Models are edited inline; the formset checks the whole set with
   ``validation.validate_models`` (catalog, providers, keys, weights), and a
   save is recorded like an API change (config version, Revision, AuditEvent)
-  by ``admin_services.record_saved_endpoint``.
+  by ``services.record_change``.
 - Start, stop and delete call ``lifecycle`` and ``services``, as the API does.
 - Status, revisions, bindings and request logs are read-only here.
 - No page shows a key secret: keys appear by name (``Key.__str__``) and
@@ -14,25 +14,26 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from rest_framework.exceptions import APIException, ValidationError
 
 from catalog import services as catalog
-from endpoints import admin_services, lifecycle, services
+from endpoints import lifecycle, services
 from endpoints.models import Binding, Endpoint, EndpointModel, RequestLog, Revision, Status
 from endpoints.validation import ENDPOINT_MODES, ModelSpec, validate_models
-from gatewaylib import humanize
+from gatewaylib import errors, humanize
+from gatewaylib.ui import add_row_errors
 from sharing.admin import SharedObjectAdmin
 
 # ``validate_models`` names a model's key ``key_id``; the inline form calls it ``key``.
@@ -42,17 +43,10 @@ _FORM_FIELDS = {"key_id": "key"}
 _BEFORE = "_admin_snapshot_before_save"
 
 
-def _messages(detail: Any, label: str = "") -> Iterator[str]:
-    """Flatten a DRF error ``detail`` into ``models[1].key_id: message`` lines."""
-    if isinstance(detail, dict):
-        for name, value in detail.items():
-            inner = label if name in ("detail", "non_field_errors") else f"{label}.{name}".lstrip(".")
-            yield from _messages(value, inner)
-    elif isinstance(detail, list):
-        for index, item in enumerate(detail):
-            yield from _messages(item, f"{label}[{index + 1}]" if isinstance(item, dict) else label)
-    else:
-        yield f"{label}: {detail}" if label else str(detail)
+def _form_field(form: forms.ModelForm, name: str) -> str | None:
+    """The inline form's field for a name in ``validate_models``' errors (None: the row as a whole)."""
+    field = _FORM_FIELDS.get(name, name)
+    return field if field in form.fields else None
 
 
 class EndpointModelForm(forms.ModelForm):
@@ -93,35 +87,20 @@ class EndpointModelFormSet(BaseInlineFormSet):
             for form in self.forms
             if form.cleaned_data and not (self.can_delete and self._should_delete_form(form))
         ]
-        specs = [
-            ModelSpec(
-                provider=form.cleaned_data["provider"],
-                model_name=form.cleaned_data["model_name"],
-                key_id=form.cleaned_data["key"].pk.hex,
-                weight=form.cleaned_data["weight"],
-                priority=form.cleaned_data["priority"],
-                litellm_params=form.cleaned_data["litellm_params"],
-            )
-            for form in kept
-        ]
+        # Each kept form's instance holds its cleaned values by now (ModelForm's _post_clean).
+        specs = [ModelSpec.from_model(form.instance) for form in kept]
         try:
             # Operators may attach any key, as start does: no per-key permission check.
             validate_models(endpoint_type, specs, actor=None)
         except ValidationError as exc:
-            self._report(kept, exc.detail)
+            self._report(kept, exc)
 
     @staticmethod
-    def _report(forms_: list[forms.ModelForm], detail: dict[str, Any]) -> None:
+    def _report(forms_: list[forms.ModelForm], exc: ValidationError) -> None:
         """Put per-model problems on their rows; raise the rest as errors of the whole set."""
-        problems: list[str] = []
-        for name, value in detail.items():
-            if name == "models" and value and isinstance(value[0], dict):
-                for form, errors in zip(forms_, value, strict=True):
-                    for field, field_messages in errors.items():
-                        target = _FORM_FIELDS.get(field, field)
-                        form.add_error(target if target in form.fields else None, [str(m) for m in field_messages])
-            else:
-                problems.extend(_messages(value))
+        detail = errors.detail(exc)
+        problems = add_row_errors(forms_, detail.pop("models", []), _form_field)
+        problems += errors.texts(detail)
         if problems:
             raise forms.ValidationError(problems)
 
@@ -195,7 +174,7 @@ class EndpointAdmin(SharedObjectAdmin):
             query,
         )
 
-    # Saving: the admin's forms write the rows; the services' bookkeeping follows.
+    # Saving: the admin's forms write the rows; the services' bookkeeping (``record_change``) follows.
 
     def save_model(self, request, obj: Endpoint, form, change: bool) -> None:
         if change:
@@ -209,7 +188,12 @@ class EndpointAdmin(SharedObjectAdmin):
         super().save_related(request, form, formsets, change)
         endpoint = form.instance
         before = endpoint.__dict__.pop(_BEFORE, None)
-        admin_services.record_saved_endpoint(endpoint, actor=request.user, before=before)
+        if before is None:
+            services.record_change(endpoint, actor=request.user, action="create", note="created in the admin")
+        else:
+            services.record_change(
+                endpoint, actor=request.user, action="update", note="changed in the admin", before=before
+            )
 
     # Deleting: the service stops a running endpoint first and records the deletion.
     # The confirmation page lists bindings, so the admin forces.
@@ -274,8 +258,8 @@ class EndpointAdmin(SharedObjectAdmin):
         for endpoint in queryset:
             try:
                 result = change(endpoint, actor=request.user)
-            except APIException as exc:
-                problems = "; ".join(_messages(exc.detail))
+            except ValidationError as exc:
+                problems = "; ".join(errors.lines(exc))
                 self.message_user(request, f"Could not {verb} {endpoint.name}: {problems}", messages.ERROR)
                 continue
             if result.status == Status.ERROR:

@@ -9,16 +9,18 @@ next to the field or model row that caused them.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from catalog import services as catalog
 from endpoints.models import Endpoint, EndpointType, Status
 from endpoints.validation import ENDPOINT_MODES, ModelSpec
+from gatewaylib.ui import add_row_errors, add_service_errors
+
+if TYPE_CHECKING:
+    from django.core.exceptions import ValidationError
 
 
 class EndpointFilterForm(forms.Form):
@@ -193,7 +195,7 @@ def used_rows(formset: forms.BaseFormSet) -> list[ModelRowForm]:
 ROW_FIELDS = {"provider": "provider", "key_id": "key_id", "weight": "weight", "priority": "priority"}
 
 
-def _row_field(form: ModelRowForm, name: str, message: str) -> str:
+def _row_field(form: ModelRowForm, name: str) -> str:
     if name == "model_name":
         return "custom_model_name" if form.cleaned_data.get("custom") else "model_name"
     if name == "litellm_params":
@@ -201,43 +203,12 @@ def _row_field(form: ModelRowForm, name: str, message: str) -> str:
     return ROW_FIELDS.get(name, "extra_params")
 
 
-def apply_service_errors(
-    exc: ValidationError | DjangoValidationError, form: forms.Form, rows: list[ModelRowForm]
-) -> list[str]:
-    """Put a service's errors on the fields and rows that caused them; return the errors about weights.
+def apply_service_errors(exc: ValidationError, form: forms.Form, rows: list[ModelRowForm]) -> list[str]:
+    """Put a service's errors on the fields and rows that caused them; return those shown under the rows.
 
     ``rows`` are the forms the specs were built from, in the same order, so
-    the n-th entry of ``detail["models"]`` belongs to ``rows[n]``.
+    the n-th item of the error's ``models`` belongs to ``rows[n]``. Returned:
+    the problems of the set as a whole (the weights, "at least one model").
     """
-    if isinstance(exc, DjangoValidationError):
-        detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-    else:
-        detail = exc.detail
-    if not isinstance(detail, dict):
-        detail = {"detail": detail if isinstance(detail, list) else [detail]}
-    weight_errors: list[str] = []
-    for name, messages in detail.items():
-        if name == "models":
-            weight_errors += _apply_model_errors(messages, form, rows)
-        elif name == "weights":
-            weight_errors += [str(message) for message in messages]
-        else:
-            field = name if name in form.fields else None
-            for message in messages if isinstance(messages, list) else [messages]:
-                form.add_error(field, str(message))
-    return weight_errors
-
-
-def _apply_model_errors(messages: list[Any], form: forms.Form, rows: list[ModelRowForm]) -> list[str]:
-    general: list[str] = []
-    for index, entry in enumerate(messages):
-        if not isinstance(entry, dict):
-            general.append(str(entry))
-            continue
-        if index >= len(rows):
-            continue
-        row = rows[index]
-        for name, row_messages in entry.items():
-            for message in row_messages:
-                row.add_error(_row_field(row, name, str(message)), str(message))
-    return general
+    kept = add_service_errors(form, exc, keep=("models", "weights"))
+    return add_row_errors(rows, kept.get("models", []), _row_field) + kept.get("weights", [])

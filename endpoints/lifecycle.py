@@ -7,15 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from audit import services as audit
 from endpoints import probes, routing
 from endpoints.models import Endpoint, Status
 from endpoints.validation import ModelSpec, validate_models
+from gatewaylib.errors import DETAIL
 from gatewaylib.invalidation import changed
 
 logger = logging.getLogger(__name__)
@@ -26,22 +27,13 @@ STARTING_TIMEOUT = timedelta(minutes=2)
 
 
 def _validate_for_start(endpoint: Endpoint) -> None:
-    specs = [
-        ModelSpec(
-            provider=model.provider,
-            model_name=model.model_name,
-            key_id=model.key_id.hex,
-            weight=model.weight,
-            priority=model.priority,
-            litellm_params=model.litellm_params,
-        )
-        for model in endpoint.models.all()
-    ]
+    specs = [ModelSpec.from_model(model) for model in endpoint.models.all()]
     validate_models(endpoint.endpoint_type, specs, actor=None)
     try:
         routing.model_list(endpoint)  # decrypts every key
     except routing.RouterConfigError as exc:
-        raise ValidationError({"detail": str(exc)}) from None
+        # About the endpoint as a whole: the API answers {"detail": "..."}.
+        raise ValidationError({DETAIL: str(exc)}) from None
 
 
 def start_endpoint(endpoint: Endpoint, *, actor: Any) -> Endpoint:

@@ -2,6 +2,10 @@
 
 The API, the UI, the admin and tasks call these functions; views only parse
 input and pick the permission level. Start/stop live in ``lifecycle``.
+Whoever saves an endpoint's rows (these functions, or the admin's own forms)
+then calls ``record_change``, so what follows a save is written once.
+Refusals are Django ``ValidationError``s; ``gatewaylib.errors`` reads them
+for the API, the forms and the admin.
 """
 
 from __future__ import annotations
@@ -10,15 +14,15 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.http import Http404
-from rest_framework.exceptions import ValidationError
 
 from audit import services as audit
 from endpoints.models import Binding, Endpoint, EndpointModel, Revision, Status
 from endpoints.validation import ModelSpec, ValidModel, validate_models
-from gateway_site.api import Conflict
+from gatewaylib.errors import Conflict
 from gatewaylib.invalidation import changed
 from sharing import services as sharing
 
@@ -55,7 +59,7 @@ def _bump(endpoint: Endpoint) -> None:
     changed()
 
 
-def _record_revision(endpoint: Endpoint, actor: Any, note: str = "") -> Revision:
+def _record_revision(endpoint: Endpoint, actor: Any, note: str) -> Revision:
     last = endpoint.revisions.aggregate(last=Max("number"))["last"] or 0
     return Revision.objects.create(
         endpoint=endpoint, number=last + 1, config=snapshot(endpoint), created_by=_user(actor), note=note
@@ -93,14 +97,49 @@ def _save(endpoint: Endpoint) -> None:
 
 
 @transaction.atomic
+def record_change(
+    endpoint: Endpoint,
+    *,
+    actor: Any,
+    action: str,
+    note: str,
+    before: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> Revision | None:
+    """What follows saving an endpoint's rows, models included, whoever saved them.
+
+    ``before`` is ``snapshot(endpoint)`` taken before the save, or None for
+    a new endpoint: its creator then manages it and it gets revision 1 and a
+    ``create`` event with its configuration. A change bumps
+    ``config_version`` (running proxies rebuild their Router) and leaves a
+    revision (``note``) and an ``action`` event with what changed; a save
+    that changed nothing leaves neither, unless ``details`` asks for the
+    event anyway (a restore of the current configuration is still a
+    restore). Returns the new revision, or None.
+    """
+    if before is None:
+        sharing.grant_creator(endpoint, actor)
+        revision = _record_revision(endpoint, actor, note)
+        audit.record(actor, action, endpoint, {"after": revision.config})
+        return revision
+    after = snapshot(endpoint)
+    revision, changes = None, {}
+    if _comparable(after) != _comparable(before):
+        _bump(endpoint)
+        revision = _record_revision(endpoint, actor, note)
+        changes = audit.diff(_comparable(before), _comparable(after))
+    if revision is not None or details is not None:
+        audit.record(actor, action, endpoint, {**(details or {}), **changes})
+    return revision
+
+
+@transaction.atomic
 def create_endpoint(*, actor: AbstractBaseUser, models: list[ModelSpec], **fields: Any) -> Endpoint:
     endpoint = Endpoint(created_by=actor, **{name: fields[name] for name in ENDPOINT_FIELDS if name in fields})
     valid = validate_models(endpoint.endpoint_type, models, actor)
     _save(endpoint)
     _write_models(endpoint, valid)
-    sharing.grant_creator(endpoint, actor)
-    revision = _record_revision(endpoint, actor, note="created")
-    audit.record(actor, "create", endpoint, {"after": revision.config})
+    record_change(endpoint, actor=actor, action="create", note="created")
     return endpoint
 
 
@@ -109,16 +148,20 @@ def update_endpoint(
     endpoint: Endpoint, *, actor: Any, models: list[ModelSpec] | None = None, note: str = "", **fields: Any
 ) -> Endpoint:
     """Change fields and/or replace the models; a running endpoint picks the change up via config_version."""
-    endpoint, changes = _update(endpoint, actor=actor, models=models, note=note, fields=fields)
-    if changes is not None:
-        audit.record(actor, "update", endpoint, changes)
-    return endpoint
+    return _change(endpoint, actor=actor, models=models, fields=fields, action="update", note=note)
 
 
-def _update(
-    endpoint: Endpoint, *, actor: Any, models: list[ModelSpec] | None, note: str, fields: dict[str, Any]
-) -> tuple[Endpoint, dict[str, Any] | None]:
-    """Apply a change and keep its revision; returns the audit diff, or None when nothing changed."""
+def _change(
+    endpoint: Endpoint,
+    *,
+    actor: Any,
+    models: list[ModelSpec] | None,
+    fields: dict[str, Any],
+    action: str,
+    note: str,
+    details: dict[str, Any] | None = None,
+) -> Endpoint:
+    """Apply a change to the stored endpoint and record it (``record_change``)."""
     endpoint = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
     before = snapshot(endpoint)
     for name in ENDPOINT_FIELDS:
@@ -132,12 +175,8 @@ def _update(
     valid = validate_models(endpoint.endpoint_type, models, actor, trusted_key_ids=attached)
     _save(endpoint)
     _write_models(endpoint, valid)
-    after = snapshot(endpoint)
-    if _comparable(after) == _comparable(before):
-        return endpoint, None
-    _bump(endpoint)
-    _record_revision(endpoint, actor, note=note)
-    return endpoint, audit.diff(_comparable(before), _comparable(after))
+    record_change(endpoint, actor=actor, action=action, note=note, before=before, details=details)
+    return endpoint
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +185,7 @@ def _comparable(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _model_specs(endpoint: Endpoint) -> list[ModelSpec]:
-    return [ModelSpec.from_dict(model_snapshot(model)) for model in endpoint.models.all()]
+    return [ModelSpec.from_model(model) for model in endpoint.models.all()]
 
 
 @transaction.atomic
@@ -184,9 +223,16 @@ def restore_revision(endpoint: Endpoint, number: int, *, actor: Any) -> Revision
     config = revision.config
     fields = {name: config[name] for name in ENDPOINT_FIELDS if name in config}
     models = [ModelSpec.from_dict(model) for model in config["models"]]
-    endpoint, changes = _update(endpoint, actor=actor, models=models, note=f"restored revision {number}", fields=fields)
     # One entry for the restore, with what it changed (nothing, if it was the current configuration).
-    audit.record(actor, "restore", endpoint, {"revision": number, **(changes or {})})
+    endpoint = _change(
+        endpoint,
+        actor=actor,
+        models=models,
+        fields=fields,
+        action="restore",
+        note=f"restored revision {number}",
+        details={"revision": number},
+    )
     return endpoint.revisions.first()
 
 
@@ -229,10 +275,6 @@ def add_binding(endpoint: Endpoint, *, actor: Any, resource_type: str, resource_
 def remove_binding(endpoint: Endpoint, *, resource_type: str, resource_id: str) -> bool:
     deleted, _ = endpoint.bindings.filter(resource_type=resource_type, resource_id=resource_id).delete()
     return deleted > 0
-
-
-def endpoints_using_key(key) -> list[Endpoint]:
-    return list(Endpoint.objects.filter(models__key=key).distinct().order_by("name"))
 
 
 def on_key_changed(sender: Any, *, key, **kwargs: Any) -> None:

@@ -1,7 +1,10 @@
 """Validation of an endpoint's configuration, shared by create, update, restore and start.
 
-Errors are collected per model so the API answers with every problem at
-once, in DRF's shape: ``{"models": [{"key_id": ["..."]}, {}], "weights": [...]}``.
+Errors are collected per model so a refusal names every problem at once,
+each on the model it is about: a Django ``ValidationError`` of
+``{"models": [{"key_id": ["..."]}, {}], "weights": [...]}`` (built with
+``gatewaylib.errors.invalid``), which the API answers as that body and the
+forms put on the rows.
 """
 
 from __future__ import annotations
@@ -9,15 +12,18 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework.exceptions import ValidationError
+from django.core.exceptions import ValidationError
 
 from catalog import services as catalog
+from gatewaylib.errors import invalid
 from keys.models import Key
 from sharing import services as sharing
 from sharing.levels import Level
+
+if TYPE_CHECKING:
+    from endpoints.models import EndpointModel
 
 WEIGHT_TOLERANCE = 1e-6
 
@@ -152,6 +158,19 @@ class ModelSpec:
             id=data.get("id"),
         )
 
+    @classmethod
+    def from_model(cls, model: EndpointModel) -> ModelSpec:
+        """A stored model (or the admin form's unsaved one) as a spec, to check its set again or change it."""
+        return cls(
+            provider=model.provider,
+            model_name=model.model_name,
+            key_id=model.key_id.hex,
+            weight=model.weight,
+            priority=model.priority,
+            litellm_params=model.litellm_params or {},
+            id=model.public_id,
+        )
+
 
 @dataclass
 class ValidModel:
@@ -166,7 +185,7 @@ def resolve_key(actor: Any, key_id: str) -> Key:
     """The key ``actor`` may attach; unreadable keys are reported as missing."""
     try:
         key = Key.objects.get(pk=key_id)
-    except (Key.DoesNotExist, ValueError, DjangoValidationError):
+    except (Key.DoesNotExist, ValueError, ValidationError):
         raise LookupError(f"Key {key_id!r} does not exist.") from None
     if actor is not None:
         level = sharing.get_level(actor, key)
@@ -260,7 +279,7 @@ def validate_models(
     elif weight_problems := _weight_errors(specs):
         detail["weights"] = weight_problems
     if detail:
-        raise ValidationError(detail)
+        raise invalid(detail)
     return [
         ValidModel(spec=spec, key=key, weight=1.0 if spec.weight is None else float(spec.weight))
         for spec, key in zip(specs, keys, strict=True)

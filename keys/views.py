@@ -1,10 +1,10 @@
 """Key pages: list, create, detail, edit, replace the secret, delete.
 
-Every object is fetched through ``sharing.services.get_object_for_user`` with
-the level the page needs (404 below READ, 403 below that level); the
-caller's level is computed once per page and passed to the template as
-``access`` so buttons show only when they would work. The secret is never
-rendered: pages show ``masked_secret`` only.
+Every object is fetched with the level the page needs
+(``gatewaylib.ui.object_for``: 404 below READ, 403 below that level); the
+same lookup gives the caller's level, passed to the template as ``access``
+so buttons show only when they would work. The secret is never rendered:
+pages show ``masked_secret`` only.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from django.views.decorators.http import require_POST
 from audit.services import visible_events
 from catalog import services as catalog
 from endpoints.models import Endpoint, EndpointModel
-from gateway_site.api import Conflict
-from gatewaylib.ui import UNPROCESSABLE, access_for
+from gatewaylib.errors import Conflict
+from gatewaylib.ui import UNPROCESSABLE, Access, object_for
 from keys import services
 from keys.forms import KeyCreateForm, KeyEditForm, SecretForm
 from keys.models import Key, KeyUserObjectPermission
-from sharing import services as sharing
 from sharing.levels import Level
 
 if TYPE_CHECKING:
@@ -34,8 +33,8 @@ if TYPE_CHECKING:
 HISTORY_LENGTH = 20
 
 
-def _get_key(request: HttpRequest, key_id: str, level: Level) -> Key:
-    return sharing.get_object_for_user(request.user, Key.objects.all(), level, pk=key_id)
+def _get_key(request: HttpRequest, key_id: str, level: Level) -> tuple[Key, Access]:
+    return object_for(request, Key.objects.all(), level, pk=key_id)
 
 
 def _form_status(form: Any) -> int:
@@ -94,14 +93,14 @@ def key_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def key_detail(request: HttpRequest, key_id: str) -> HttpResponse:
     """One key: masked secret, description, endpoints using it, sharing panel and history."""
-    key = _get_key(request, key_id, Level.READ)
-    return render(request, "keys/detail.html", _detail_context(request, key))
+    key, access = _get_key(request, key_id, Level.READ)
+    return render(request, "keys/detail.html", _detail_context(request, key, access))
 
 
-def _detail_context(request: HttpRequest, key: Key) -> dict[str, Any]:
+def _detail_context(request: HttpRequest, key: Key, access: Access) -> dict[str, Any]:
     return {
         "key": key,
-        "access": access_for(request.user, key),
+        "access": access,
         "provider": catalog.get_provider(key.provider),
         "usage": _usage(key, request.user),
         "events": visible_events(request.user, [Key]).filter(object_type="key", object_id=key.pk)[:HISTORY_LENGTH],
@@ -111,7 +110,7 @@ def _detail_context(request: HttpRequest, key: Key) -> dict[str, Any]:
 @login_required
 def key_edit(request: HttpRequest, key_id: str) -> HttpResponse:
     """Change name, provider or description (EDIT)."""
-    key = _get_key(request, key_id, Level.EDIT)
+    key, _ = _get_key(request, key_id, Level.EDIT)
     form = KeyEditForm(request.POST or None, instance=key)
     form.viewer = request.user
     if request.method == "POST" and form.is_valid() and (saved := form.try_save(request.user)):
@@ -123,7 +122,7 @@ def key_edit(request: HttpRequest, key_id: str) -> HttpResponse:
 @login_required
 def key_secret(request: HttpRequest, key_id: str) -> HttpResponse:
     """Replace the secret (EDIT). The old and the new one are never shown."""
-    key = _get_key(request, key_id, Level.EDIT)
+    key, _ = _get_key(request, key_id, Level.EDIT)
     form = SecretForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and form.try_save(key, actor=request.user):
         messages.success(request, f"Secret of “{key.name}” replaced.")
@@ -135,18 +134,18 @@ def key_secret(request: HttpRequest, key_id: str) -> HttpResponse:
 @login_required
 def key_test(request: HttpRequest, key_id: str) -> HttpResponse:
     """Test the key's connection (USE): its models listed at its destination, the outcome shown."""
-    key = _get_key(request, key_id, Level.USE)
+    key, access = _get_key(request, key_id, Level.USE)
     result = services.test_connection(key, actor=request.user)
     if request.htmx:
         return render(request, "keys/partials/test_result.html", {"result": result})
-    context = {**_detail_context(request, key), "result": result}
+    context = {**_detail_context(request, key, access), "result": result}
     return render(request, "keys/detail.html", context)
 
 
 @login_required
 def key_delete(request: HttpRequest, key_id: str) -> HttpResponse:
     """Confirm, then delete (MANAGE); refused with the endpoints listed while any endpoint uses the key."""
-    key = _get_key(request, key_id, Level.MANAGE)
+    key, _ = _get_key(request, key_id, Level.MANAGE)
     if request.method == "POST":
         try:
             services.delete_key(key, actor=request.user)

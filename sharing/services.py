@@ -78,13 +78,28 @@ def check_level(user: AnyUser, obj: Model, level: Level) -> Level:
     return held
 
 
-def get_object_for_user(user: AnyUser, queryset: QuerySet, level: Level, **lookup: Any) -> Model:
-    """Fetch one object for ``user`` at ``level``: 404 when missing or unreadable, 403 when below ``level``."""
+def get_or_404(queryset: QuerySet, **lookup: Any) -> Model:
+    """One object of ``queryset``, or 404: a malformed id is a missing object too, never a 500."""
     try:
-        obj = queryset.get(**lookup)
+        return queryset.get(**lookup)
     except (queryset.model.DoesNotExist, ValidationError, ValueError):
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from None
-    check_level(user, obj, level)
+
+
+def get_object_and_level_for_user(
+    user: AnyUser, queryset: QuerySet, level: Level, **lookup: Any
+) -> tuple[Model, Level]:
+    """Fetch one object for ``user`` at ``level`` with the level they hold: 404 when missing or unreadable, 403 below.
+
+    A page keeps the held level to decide what to offer without asking again.
+    """
+    obj = get_or_404(queryset, **lookup)
+    return obj, check_level(user, obj, level)
+
+
+def get_object_for_user(user: AnyUser, queryset: QuerySet, level: Level, **lookup: Any) -> Model:
+    """Fetch one object for ``user`` at ``level``: 404 when missing or unreadable, 403 when below ``level``."""
+    obj, _ = get_object_and_level_for_user(user, queryset, level, **lookup)
     return obj
 
 

@@ -31,7 +31,7 @@ from django.contrib.auth.models import Group
 from django.http import Http404
 from django.views.decorators.http import require_GET, require_POST
 
-from gatewaylib.ui import UNPROCESSABLE, access_for, render_htmx
+from gatewaylib.ui import UNPROCESSABLE, Access, access_for, object_for, render_htmx
 from sharing import services
 from sharing.forms import GrantForm, PrincipalForm, RevokeForm, level_options, principal_choices, principal_value
 from sharing.levels import Level
@@ -41,17 +41,21 @@ if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
 
-def _shared_object(request: HttpRequest, kind: str, obj_id: str, level: Level) -> Model:
+def _shared_object(request: HttpRequest, kind: str, obj_id: str, level: Level) -> tuple[Model, Access]:
     model = services.shareable_model(kind)
     if model is None:
         raise Http404("Nothing of that kind can be shared.")
-    return services.get_object_for_user(request.user, model.objects.all(), level, pk=obj_id)
+    return object_for(request, model.objects.all(), level, pk=obj_id)
 
 
 def _render_panel(
-    request: HttpRequest, kind: str, obj: Model, failed: PrincipalForm | None = None, status: int = 200
+    request: HttpRequest,
+    kind: str,
+    obj: Model,
+    access: Access,
+    failed: PrincipalForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
-    access = access_for(request.user, obj)
     grants = services.list_grants(obj) if access.can_manage else []
     context: dict[str, Any] = {
         "kind": kind,
@@ -69,35 +73,36 @@ def _render_panel(
 @require_GET
 def panel(request: HttpRequest, kind: str, obj_id: str) -> HttpResponse:
     """The panel; READ is enough to see it, MANAGE to see the grants and change them."""
-    obj = _shared_object(request, kind, obj_id, Level.READ)
-    return _render_panel(request, kind, obj)
+    obj, access = _shared_object(request, kind, obj_id, Level.READ)
+    return _render_panel(request, kind, obj, access)
 
 
 @login_required
 @require_POST
 def grant(request: HttpRequest, kind: str, obj_id: str) -> HttpResponse:
     """Add a grant or change a principal's level."""
-    obj = _shared_object(request, kind, obj_id, Level.MANAGE)
+    obj, access = _shared_object(request, kind, obj_id, Level.MANAGE)
     form = GrantForm(request.POST)
     if form.is_valid() and (done := form.try_save(obj, actor=request.user)):
         messages.success(request, f"Access updated: {_principal_label(done)} now has {done.level.name} on {obj}.")
-        return _render_panel(request, kind, obj)
-    return _render_panel(request, kind, obj, failed=form, status=UNPROCESSABLE)
+        # The change may have been to the caller's own grant: the panel shows their level after it.
+        return _render_panel(request, kind, obj, access_for(request.user, obj))
+    return _render_panel(request, kind, obj, access, failed=form, status=UNPROCESSABLE)
 
 
 @login_required
 @require_POST
 def revoke(request: HttpRequest, kind: str, obj_id: str) -> HttpResponse:
     """Remove every level a principal holds on the object."""
-    obj = _shared_object(request, kind, obj_id, Level.MANAGE)
+    obj, access = _shared_object(request, kind, obj_id, Level.MANAGE)
     form = RevokeForm(request.POST)
     if form.is_valid():
         if form.try_save(obj, actor=request.user):
             messages.success(request, f"Removed {_principal_label(form.cleaned_data['principal'])}'s access to {obj}.")
-            return _render_panel(request, kind, obj)
+            return _render_panel(request, kind, obj, access_for(request.user, obj))
         if not form.errors:
             form.add_error(None, "They had no access to remove.")
-    return _render_panel(request, kind, obj, failed=form, status=UNPROCESSABLE)
+    return _render_panel(request, kind, obj, access, failed=form, status=UNPROCESSABLE)
 
 
 def _principal_label(principal: services.Grant | Any) -> str:

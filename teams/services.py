@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.http import Http404
 
 from audit import services as audit
 from gatewaylib.validators import no_control_characters
@@ -87,10 +86,7 @@ class SharedObject:
 
 def get_team_for_user(user: AnyUser, team_id: Any) -> Team:
     """The team ``team_id`` if ``user`` may see it (a member, or a superuser); 404 otherwise, as for a missing one."""
-    try:
-        return Team.objects.visible_to(user).with_counts(user).get(pk=team_id)
-    except (Team.DoesNotExist, ValidationError, ValueError):
-        raise Http404("No team matches the given query.") from None
+    return sharing.get_or_404(Team.objects.visible_to(user).with_counts(user), pk=team_id)
 
 
 def role_of(user: AnyUser, team: Team) -> Role | None:

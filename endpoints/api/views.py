@@ -209,10 +209,9 @@ class RequestLogViewSet(viewsets.ReadOnlyModelViewSet):
         super().initial(request, *args, **kwargs)
         if getattr(self, "swagger_fake_view", False):
             return
-        self.endpoint = sharing.get_object_for_user(
+        self.endpoint, self.level = sharing.get_object_and_level_for_user(
             request.user, Endpoint.objects.all(), Level.READ, pk=self.kwargs["endpoint_pk"]
         )
-        self.level = sharing.get_level(request.user, self.endpoint)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

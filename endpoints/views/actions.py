@@ -10,54 +10,54 @@ from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.exceptions import ValidationError
 
 from endpoints import lifecycle, services
-from endpoints.views.common import endpoint_for, error_messages, messages_oob, status_context
-from gateway_site.api import Conflict
+from endpoints.views.common import endpoint_for, messages_oob, status_context
+from gatewaylib.errors import Conflict
 from sharing.levels import Level
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from endpoints.models import Endpoint
+    from gatewaylib.ui import Access
 
 
-def _done(request: HttpRequest, endpoint: Endpoint, level: Level) -> HttpResponse:
+def _done(request: HttpRequest, endpoint: Endpoint, access: Access) -> HttpResponse:
     """The status fragment (and flash messages out of band) for htmx; otherwise back to the page."""
     if not request.htmx:
         return redirect("endpoints:endpoint-detail", endpoint.public_id)
     endpoint.refresh_from_db()
-    html = render_to_string("endpoints/partials/status.html", status_context(endpoint, level), request=request)
+    html = render_to_string("endpoints/partials/status.html", status_context(endpoint, access), request=request)
     return HttpResponse(html + messages_oob(request))
 
 
 @login_required
 @require_POST
 def endpoint_start(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    endpoint, level = endpoint_for(request, endpoint_id, Level.EDIT)
+    endpoint, access = endpoint_for(request, endpoint_id, Level.EDIT)
     try:
         lifecycle.start_endpoint(endpoint, actor=request.user)
-    except (ValidationError, DjangoValidationError) as exc:
-        messages.error(request, "Cannot start: " + " ".join(error_messages(exc)))
+    except ValidationError as exc:
+        messages.error(request, "Cannot start: " + " ".join(exc.messages))
     else:
         messages.info(request, f"Starting “{endpoint.name}”…")
-    return _done(request, endpoint, level)
+    return _done(request, endpoint, access)
 
 
 @login_required
 @require_POST
 def endpoint_stop(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    endpoint, level = endpoint_for(request, endpoint_id, Level.EDIT)
+    endpoint, access = endpoint_for(request, endpoint_id, Level.EDIT)
     lifecycle.stop_endpoint(endpoint, actor=request.user)
     messages.success(request, f"Stopped “{endpoint.name}”. Requests to it are refused until it is started again.")
-    return _done(request, endpoint, level)
+    return _done(request, endpoint, access)
 
 
 @login_required
@@ -84,8 +84,8 @@ def revision_restore(request: HttpRequest, endpoint_id: str, number: str) -> Htt
     number = int(number)  # the URL pattern allows digits only
     try:
         revision = services.restore_revision(endpoint, number, actor=request.user)
-    except (ValidationError, DjangoValidationError) as exc:
-        messages.error(request, f"Cannot restore revision {number}: " + " ".join(error_messages(exc)))
+    except ValidationError as exc:
+        messages.error(request, f"Cannot restore revision {number}: " + " ".join(exc.messages))
     else:
         messages.success(request, f"Restored revision {number} as revision {revision.number}.")
     return redirect(reverse("endpoints:endpoint-detail", args=[endpoint.public_id]) + "#revisions")

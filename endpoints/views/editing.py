@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
-from rest_framework.exceptions import ValidationError
 
 from catalog import services as catalog
 from endpoints import services
@@ -127,7 +126,7 @@ def _submit(
             return None, []
         with transaction.atomic():
             return save(specs, form.cleaned_data), []
-    except (ValidationError, DjangoValidationError) as exc:
+    except ValidationError as exc:
         return None, apply_service_errors(exc, form, rows)
 
 

@@ -18,7 +18,7 @@ from endpoints.charts import chart_data
 from endpoints.forms import EndpointFilterForm
 from endpoints.metrics import endpoint_metrics
 from endpoints.models import Endpoint, RequestLog
-from endpoints.views.common import FINAL_STATUSES, HTMX_STOP_POLLING, endpoint_for, permissions, status_context
+from endpoints.views.common import FINAL_STATUSES, HTMX_STOP_POLLING, endpoint_for, status_context
 from endpoints.views.snippets import usage_snippets
 from sharing.levels import Level
 
@@ -53,10 +53,10 @@ def _is_filtered(filters: EndpointFilterForm) -> bool:
 @login_required
 @require_GET
 def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
-    endpoint, level = endpoint_for(request, endpoint_id, Level.READ)
+    endpoint, access = endpoint_for(request, endpoint_id, Level.READ)
     context = {
-        **status_context(endpoint, level),
-        **_activity_context(endpoint, level),
+        **status_context(endpoint, access),
+        **_activity_context(endpoint, access.level, request.user),
         "models": endpoint.models.select_related("key"),
         "revisions": endpoint.revisions.select_related("created_by")[:HISTORY_LENGTH],
         "events": AuditEvent.objects.filter(object_type="endpoint", object_id=endpoint.pk)[:HISTORY_LENGTH],
@@ -71,8 +71,8 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 @require_GET
 def status_fragment(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     """The status badge and buttons; polled while starting, answering 286 once the state is final."""
-    endpoint, level = endpoint_for(request, endpoint_id, Level.READ)
-    response = render(request, "endpoints/partials/status.html", status_context(endpoint, level))
+    endpoint, access = endpoint_for(request, endpoint_id, Level.READ)
+    response = render(request, "endpoints/partials/status.html", status_context(endpoint, access))
     if endpoint.status in FINAL_STATUSES:
         response.status_code = HTMX_STOP_POLLING
     return response
@@ -82,17 +82,20 @@ def status_fragment(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 @require_GET
 def activity_fragment(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     """Summary figures, chart data and recent requests; the detail page refreshes it every few seconds."""
-    endpoint, level = endpoint_for(request, endpoint_id, Level.READ)
-    context = {"endpoint": endpoint, **permissions(level), **_activity_context(endpoint, level)}
+    endpoint, access = endpoint_for(request, endpoint_id, Level.READ)
+    context = {"endpoint": endpoint, "access": access, **_activity_context(endpoint, access.level, request.user)}
     return render(request, "endpoints/partials/activity.html", context)
 
 
-def _activity_context(endpoint: Endpoint, level: Level) -> dict[str, Any]:
+def _activity_context(endpoint: Endpoint, level: Level, viewer: Any) -> dict[str, Any]:
     day_ago = timezone.now() - timedelta(days=1)
     return {
         "metrics": {"hour": endpoint_metrics(endpoint, 3600), "day": endpoint_metrics(endpoint, 24 * 3600)},
         "chart_data": chart_data(endpoint),
-        "recent_requests": RequestLog.objects.filter(endpoint=endpoint)[:RECENT_REQUESTS],
+        # Why each failed, for the editors and the caller's own requests (see endpoints.request_log).
+        "recent_requests": request_log.with_details(
+            RequestLog.objects.filter(endpoint=endpoint)[:RECENT_REQUESTS], viewer, level
+        ),
         "routing": request_log.model_traffic(endpoint, day_ago),
         # Who calls is for the endpoint's editors (see endpoints.request_log).
         "callers": request_log.usage_by_caller(endpoint, day_ago) if request_log.can_see_callers(level) else None,

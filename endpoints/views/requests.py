@@ -11,7 +11,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from endpoints import request_log
-from endpoints.views.common import endpoint_for, permissions
+from endpoints.views.common import endpoint_for
 from sharing.levels import Level
 
 if TYPE_CHECKING:
@@ -24,9 +24,9 @@ PAGE_SIZE = 50
 @require_GET
 def request_list(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     """Every request of the endpoint, newest first; htmx filter changes swap only the table."""
-    endpoint, level = endpoint_for(request, endpoint_id, Level.READ)
+    endpoint, access = endpoint_for(request, endpoint_id, Level.READ)
     filters = request_log.RequestLogFilter(
-        request.GET, queryset=request_log.requests_of(endpoint), endpoint=endpoint, level=level
+        request.GET, queryset=request_log.requests_of(endpoint), endpoint=endpoint, level=access.level
     )
     logs = filters.qs if filters.is_valid() else request_log.requests_of(endpoint).none()
     page = Paginator(logs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -34,13 +34,13 @@ def request_list(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     query.pop("page", None)
     context = {
         "endpoint": endpoint,
-        **permissions(level),
+        "access": access,
         "filters": filters,
         "page": page,
-        "rows": _rows(list(page), request, level),
+        "rows": _rows(list(page), request, access.level),
         "query": query.urlencode(),
         "filtered": any(value for name, value in request.GET.items() if name != "page"),
-        "can_see_callers": request_log.can_see_callers(level),
+        "can_see_callers": request_log.can_see_callers(access.level),
     }
     partial = request.htmx and not request.htmx.history_restore_request
     template = "endpoints/partials/request_table.html" if partial else "endpoints/requests.html"
@@ -52,10 +52,10 @@ def request_list(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def request_detail(request: HttpRequest, endpoint_id: str, log_id: str) -> HttpResponse:
-    endpoint, level = endpoint_for(request, endpoint_id, Level.READ)
+    endpoint, access = endpoint_for(request, endpoint_id, Level.READ)
     log = get_object_or_404(request_log.requests_of(endpoint), pk=log_id)
-    (row,) = _rows([log], request, level)
-    return render(request, "endpoints/request_detail.html", {"endpoint": endpoint, **permissions(level), **row})
+    (row,) = _rows([log], request, access.level)
+    return render(request, "endpoints/request_detail.html", {"endpoint": endpoint, "access": access, **row})
 
 
 def _rows(logs: list, request: HttpRequest, level: Level) -> list[dict]:

@@ -15,6 +15,7 @@ from sharing.levels import Level
 
 SECRET = "sk-openai-secret-0000AAAA"  # the openai_key fixture's secret
 ADMIN = "/admin/endpoints/endpoint/"
+API = "/api/3.0/mlflow/gateway/endpoints/"
 
 
 @pytest.fixture
@@ -425,3 +426,56 @@ def test_a_request_logs_detail_says_why_it_failed(admin_client, alice, make_endp
     assert "openai/gpt-4o → 500: The provider failed: &lt;b&gt;down&lt;/b&gt;<br>" in page
     assert "openai/gpt-4o-mini → 503: The provider is unavailable." in page
     assert "<b>down</b>" not in page
+
+
+def api_models(key, *names: str, weight: float = 1.0) -> list[dict[str, Any]]:
+    return [{"provider": "openai", "model_name": name, "key_id": key.public_id, "weight": weight} for name in names]
+
+
+def recorded(endpoint: Endpoint, action: str) -> tuple:
+    """How a save of ``endpoint`` was recorded, without what differs by endpoint (name, model ids)."""
+    endpoint.refresh_from_db()
+    revision = endpoint.revisions.first()
+    (event,) = AuditEvent.objects.filter(object_id=endpoint.pk, action=action)
+    config = {**revision.config, "name": None, "models": [{**m, "id": None} for m in revision.config["models"]]}
+    changes = event.changes
+    if action == "create":
+        assert changes == {"after": revision.config}  # the whole configuration, as revision 1 holds it
+        changes = {"after": config}
+    return endpoint.config_version, endpoint.revisions.count(), revision.created_by, config, event.actor, changes
+
+
+@pytest.mark.django_db
+def test_an_admin_change_is_recorded_once_by_the_services_public_function_as_an_api_change_is(
+    admin_client, admin_user, api, alice, openai_key, make_endpoint, monkeypatch
+):
+    by_admin, by_api = make_endpoint(alice, name="by-admin"), make_endpoint(alice, name="by-api")
+    calls = []
+    record_change = services.record_change
+    monkeypatch.setattr(services, "record_change", lambda *a, **kw: calls.append(kw) or record_change(*a, **kw))
+
+    models = [{**existing_rows(by_admin)[0], "weight": "0.5"}, row(openai_key, model_name="gpt-4o-mini", weight="0.5")]
+    form = endpoint_form(models=models, initial_models=1, name="by-admin", rate_limit_rpm="60")
+    assert admin_client.post(f"{ADMIN}{by_admin.pk}/change/", form).status_code == 302
+    assert [(call["action"], call["note"]) for call in calls] == [("update", "changed in the admin")]
+    body = {"rate_limit_rpm": 60, "models": api_models(openai_key, "gpt-4o", "gpt-4o-mini", weight=0.5)}
+    assert api(admin_user).patch(f"{API}{by_api.public_id}/", body, format="json").status_code == 200
+
+    assert recorded(by_admin, "update") == recorded(by_api, "update")
+    assert recorded(by_admin, "update")[:2] == (2, 2)  # one bump, one new revision
+
+
+@pytest.mark.django_db
+def test_an_endpoint_added_in_the_admin_is_recorded_as_one_created_through_the_api(
+    admin_client, admin_user, api, openai_key
+):
+    added = admin_client.post(f"{ADMIN}add/", endpoint_form(models=[row(openai_key)], name="by-admin"))
+    assert added.status_code == 302
+    body = {"name": "by-api", "endpoint_type": "chat", "models": api_models(openai_key, "gpt-4o")}
+    assert api(admin_user).post(API, body, format="json").status_code == 201
+    by_admin, by_api = Endpoint.objects.get(name="by-admin"), Endpoint.objects.get(name="by-api")
+
+    assert recorded(by_admin, "create") == recorded(by_api, "create")
+    assert recorded(by_admin, "create")[:3] == (1, 1, admin_user)
+    assert sharing.get_level(admin_user, by_admin) == sharing.get_level(admin_user, by_api) == Level.MANAGE
+    assert sharing.list_grants(by_admin)[0].user == sharing.list_grants(by_api)[0].user == admin_user.username

@@ -361,6 +361,18 @@ def test_start_without_htmx_redirects_and_runs(as_user, alice, make_endpoint, dj
     assert endpoint.status == Status.RUNNING
 
 
+def test_a_refused_start_is_a_flash_message_of_every_problem(as_user, alice, make_endpoint):
+    endpoint = make_endpoint(alice)
+    endpoint.models.update(model_name="no-such-model")
+
+    response = as_user(alice).post(url(endpoint, "start"), follow=True)
+
+    [message] = [str(message) for message in response.context["messages"]]
+    assert message.startswith("Cannot start: 'no-such-model' is not in the catalog for openai;")
+    endpoint.refresh_from_db()
+    assert endpoint.status == Status.STOPPED
+
+
 def test_stop_returns_the_stopped_fragment(as_user, alice, make_endpoint):
     endpoint = make_endpoint(alice)
     Endpoint.objects.filter(pk=endpoint.pk).update(status=Status.RUNNING)
