@@ -58,7 +58,7 @@ def _hand_off(endpoint_id: str) -> None:
     from endpoints import tasks
 
     try:
-        tasks.build_router.delay(endpoint_id)
+        tasks.finish_start.delay(endpoint_id)
     except Exception as exc:  # kombu raises a variety of connection errors
         logger.error("could not queue the start of endpoint %s: %s", endpoint_id, exc.__class__.__name__)
         Endpoint.objects.filter(pk=endpoint_id, status=Status.STARTING).update(

@@ -8,8 +8,8 @@ from endpoints import lifecycle, request_log
 
 
 @shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
-def build_router(endpoint_id: str) -> None:
-    """Check the endpoint's Router configuration and mark it running (or error)."""
+def finish_start(endpoint_id: str) -> None:
+    """Check the endpoint's configuration, probe its models, and mark it running (or error)."""
     lifecycle.finish_start(endpoint_id)
 
 

@@ -250,7 +250,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "gateway_site.openapi.GatewayAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "gateway_site.pagination.GatewayPagination",
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "gateway_site.api.exception_handler",
+    "EXCEPTION_HANDLER": "gatewaylib.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Gateway API",

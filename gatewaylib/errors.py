@@ -7,7 +7,7 @@ a refusal points at the item that caused it; build such an error with
 :func:`invalid`, since Django's own constructor flattens the items away.
 
 :func:`detail` reads an error back in that shape. It is the API's 400 body
-(``gateway_site.api.exception_handler``); the forms place it with
+(``gatewaylib.api.exception_handler``); the forms place it with
 ``gatewaylib.ui.add_service_errors`` and ``add_row_errors``, and the admin
 words it with :func:`lines`. ``ValidationError.messages`` stays the flat
 list of sentences, for a flash message.

@@ -14,8 +14,8 @@ from django.utils import timezone
 from audit import services as audit
 from catalog import services as catalog
 from endpoints import probes
-from gateway_site.api import Conflict
 from gatewaylib import netguard
+from gatewaylib.errors import Conflict
 from keys import crypto
 from keys.models import DESTINATION_FIELDS, PROJECT_PARAMS, REGION_PARAMS, Key
 from keys.signals import key_changed

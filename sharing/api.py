@@ -114,21 +114,13 @@ class SharedObjectViewSetMixin:
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
             principal = services.resolve_principal(user=data.get("user"), group=data.get("group"))
-            grant = self.on_grant(obj, principal, Level.parse(data["level"]))
+            grant = services.grant(obj, principal, Level.parse(data["level"]), actor=request.user)
             return Response(grant.as_dict(), status=status.HTTP_200_OK)
         # Validated like a body (length, NUL bytes) before it reaches a query.
         query = PrincipalSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         user, group = query.validated_data.get("user"), query.validated_data.get("group")
         principal = services.resolve_principal(user=user, group=group)
-        if not self.on_revoke(obj, principal):
+        if not services.revoke(obj, principal, actor=request.user):
             raise DjangoValidationError({"user" if user else "group": ["Holds no grant on this object."]})
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-    # Resources override these to add their own side effects (audit, cache
-    # invalidation) around the shared rule.
-    def on_grant(self, obj, principal, level: Level) -> services.Grant:
-        return services.grant(obj, principal, level, actor=self.request.user)
-
-    def on_revoke(self, obj, principal) -> bool:
-        return services.revoke(obj, principal, actor=self.request.user)

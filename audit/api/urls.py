@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from audit.api.views import AuditEventViewSet
-from gateway_site.api import OptionalSlashRouter
+from gatewaylib.api import OptionalSlashRouter
 
 router = OptionalSlashRouter()
 router.register("audit", AuditEventViewSet, basename="audit-event")

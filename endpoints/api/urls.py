@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from endpoints.api.views import EndpointModelViewSet, EndpointViewSet, RequestLogViewSet
-from gateway_site.api import OptionalSlashRouter
+from gatewaylib.api import OptionalSlashRouter
 from sharing.api import HEX_ID_REGEX
 
 router = OptionalSlashRouter()

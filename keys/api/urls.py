@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gateway_site.api import OptionalSlashRouter
+from gatewaylib.api import OptionalSlashRouter
 from keys.api.views import KeyViewSet
 
 router = OptionalSlashRouter()

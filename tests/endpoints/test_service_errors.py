@@ -15,8 +15,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from endpoints.forms import EndpointForm, ModelRowFormSet, apply_service_errors, used_rows
-from gateway_site.api import exception_handler
 from gatewaylib import errors
+from gatewaylib.api import exception_handler
 from gatewaylib.ui import add_row_errors, add_service_errors
 from tests.endpoints.conftest import URL, model_body
 

@@ -131,4 +131,4 @@ def test_a_worker_takes_a_started_endpoint_from_starting_to_running(celery_worke
     assert current.status == Status.RUNNING, f"{current.status}: {current.last_error}\n{_tail(log)}"
     assert current.started_at is not None and current.last_error == ""
     assert current.config_version > endpoint.config_version
-    assert "endpoints.tasks.build_router" in log.read_text(errors="replace")
+    assert "endpoints.tasks.finish_start" in log.read_text(errors="replace")

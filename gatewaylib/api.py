@@ -1,4 +1,4 @@
-"""API-wide DRF hooks."""
+"""API-wide DRF pieces every app's API uses: the exception handler and the router."""
 
 from __future__ import annotations
 
@@ -16,9 +16,6 @@ from gatewaylib import errors
 from gatewaylib.errors import Conflict
 
 logger = logging.getLogger(__name__)
-
-# ``Conflict`` lives with the other service errors; importing it from here still works.
-__all__ = ["Conflict", "OptionalSlashRouter", "exception_handler"]
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
