@@ -115,14 +115,8 @@ class EndpointModelInline(admin.TabularInline):
         return 1 if obj is None else 0
 
 
-class BindingInline(admin.TabularInline):
-    """Bindings are recorded by the resources that use an endpoint; the admin only shows them."""
-
-    model = Binding
-    fields = ["resource_type", "resource_id", "created_by", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
+class ReadOnly:
+    """Admin permissions for rows only the services write: viewable, never added, changed or deleted here."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -132,6 +126,16 @@ class BindingInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class BindingInline(ReadOnly, admin.TabularInline):
+    """Bindings are recorded by the resources that use an endpoint; the admin only shows them."""
+
+    model = Binding
+    fields = ["resource_type", "resource_id", "created_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
 
 
 @admin.register(Endpoint)
@@ -270,17 +274,8 @@ class EndpointAdmin(SharedObjectAdmin):
             self.message_user(request, f"{done_label}: {', '.join(done)}.", messages.SUCCESS)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
     """Records that only the services write: viewable, never added, changed or deleted here."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Revision)
