@@ -20,6 +20,7 @@ from endpoints.metrics import endpoint_metrics
 from endpoints.models import Endpoint, RequestLog
 from endpoints.views.common import FINAL_STATUSES, HTMX_STOP_POLLING, endpoint_for, status_context
 from endpoints.views.snippets import usage_snippets
+from gatewaylib.endpoint_types import TYPES
 from sharing.levels import Level
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         "bindings": endpoint.bindings.all(),
         "invocation_url": request.build_absolute_uri(endpoint.invocation_path),
         "snippets": usage_snippets(endpoint, request),
+        "proxy_path": TYPES[endpoint.endpoint_type].routes[0].path,  # where the playground sends its call
     }
     return render(request, "endpoints/detail.html", context)
 

@@ -10,14 +10,6 @@
   const form = root && root.querySelector(".pg-form");
   if (!form) return;
 
-  const PATHS = {
-    chat: "/v1/chat/completions",
-    completion: "/v1/completions",
-    embedding: "/v1/embeddings",
-    moderation: "/v1/moderations",
-    rerank: "/v1/rerank",
-    image_generation: "/v1/images/generations",
-  };
   const type = root.dataset.type;
   const result = root.querySelector(".pg-result");
   const output = root.querySelector(".pg-output");
@@ -77,7 +69,7 @@
   }
 
   function call(request, bearer, signal) {
-    return fetch(PATHS[type], {
+    return fetch(root.dataset.path, {
       method: "POST",
       headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
       body: JSON.stringify(request),
