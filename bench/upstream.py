@@ -5,7 +5,7 @@
 Serves ``POST /v1/chat/completions`` as JSON, or as SSE when the body asks
 for ``"stream": true`` (a role chunk, ``--chunks`` content chunks, a finish
 chunk, a usage chunk when ``stream_options.include_usage`` is set, then
-``data: [DONE]``), and ``GET /health``. It must be much faster than any
+``data: [DONE]``), ``GET /v1/models`` (the start probe's listing) and ``GET /health``. It must be much faster than any
 gateway measured through it (the project's own ``fakeupstream`` is built
 for features, not speed), so it does nothing per request but parse and
 write bytes it prepared at start.
@@ -74,6 +74,15 @@ HEALTH = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
 
+def _models(model: bytes) -> bytes:
+    """The model listing the gateway's start probe reads (``GATEWAY_START_PROBES``)."""
+    body = json.dumps({"object": "list", "data": [{"id": model.decode(), "object": "model", "owned_by": "bench"}]})
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body),
+        body.encode(),
+    )
+
+
 class Upstream(asyncio.Protocol):
     def __init__(self, answers: dict[str, bytes], delay: float) -> None:
         self.answers, self.delay = answers, delay
@@ -99,6 +108,8 @@ class Upstream(asyncio.Protocol):
         body, self.body = b"".join(self.body), []
         if self.url.startswith(b"/health"):
             answer = HEALTH
+        elif self.url.endswith(b"/models"):
+            answer = self.answers["models"]
         elif self.url.endswith(b"/chat/completions"):
             compact = body.replace(b" ", b"")
             stream = b'"stream":true' in compact
@@ -117,7 +128,12 @@ class Upstream(asyncio.Protocol):
 
 
 async def serve(port: int, delay_ms: float, chunks: int) -> None:
-    answers = {"chat": _chat(b"bench-model"), "stream": _stream(chunks, False), "stream+usage": _stream(chunks, True)}
+    answers = {
+        "chat": _chat(b"bench-model"),
+        "stream": _stream(chunks, False),
+        "stream+usage": _stream(chunks, True),
+        "models": _models(b"bench-model"),
+    }
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: Upstream(answers, delay_ms / 1000), "127.0.0.1", port, backlog=4096)
     print(f"LISTENING http://127.0.0.1:{port}", flush=True)
