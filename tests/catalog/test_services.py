@@ -123,20 +123,84 @@ def test_an_unknown_mode_raises_value_error_listing_the_valid_modes():
         services.list_models("openai", mode="telepathy")
 
 
-def test_modes_lists_the_endpoint_types_and_every_one_is_accepted():
-    assert services.MODES == (
-        "chat",
-        "completion",
-        "embedding",
-        "image_generation",
-        "audio_transcription",
-        "audio_speech",
-        "moderation",
-        "rerank",
+# What the catalog offers for each endpoint type, written from the providers'
+# public model lists (not from the catalog's own tables): for a provider,
+# models that must be offered and models of other kinds that must not be.
+SERVED_BY_TYPE = {
+    "chat": ("openai", {"gpt-4o", "o3", "o1-pro"}, {"text-embedding-3-small", "whisper-1", "tts-1", "gpt-image-1"}),
+    # A completion endpoint also takes chat models (LiteLLM adapts the call), not Responses-only ones.
+    "completion": ("openai", {"gpt-4o", "o3"}, {"o1-pro", "text-embedding-3-small", "omni-moderation-latest"}),
+    "embedding": ("openai", {"text-embedding-3-small", "text-embedding-3-large"}, {"gpt-4o", "tts-1"}),
+    "image_generation": ("openai", {"gpt-image-1"}, {"gpt-4o", "text-embedding-3-small"}),
+    "audio_transcription": ("openai", {"whisper-1", "gpt-4o-transcribe"}, {"tts-1", "gpt-4o"}),
+    "audio_speech": ("openai", {"tts-1", "tts-1-hd"}, {"whisper-1", "gpt-4o"}),
+    "moderation": ("openai", {"omni-moderation-latest"}, {"gpt-4o", "text-embedding-3-small"}),
+    "rerank": ("cohere", {"rerank-english-v3.0", "rerank-v3.5"}, {"embed-english-v3.0"}),
+}
+
+# Which of a few well-known providers serve each type, and which do not.
+PROVIDERS_BY_TYPE = {
+    "chat": ({"openai", "anthropic", "hosted_vllm", "ollama"}, {"voyage", "cohere", "elevenlabs"}),
+    "completion": ({"openai", "anthropic", "cohere", "hosted_vllm"}, {"voyage", "elevenlabs"}),
+    "embedding": ({"openai", "cohere", "voyage", "infinity"}, {"anthropic", "elevenlabs"}),
+    "image_generation": ({"openai"}, {"anthropic", "cohere", "voyage"}),
+    "audio_transcription": ({"openai", "deepgram", "elevenlabs"}, {"anthropic", "cohere"}),
+    "audio_speech": ({"openai", "elevenlabs"}, {"anthropic", "deepgram"}),
+    "moderation": ({"openai"}, {"anthropic", "cohere"}),
+    "rerank": ({"cohere", "voyage", "jina_ai", "infinity", "hosted_vllm"}, {"openai", "anthropic"}),
+}
+
+
+def test_the_expectations_cover_every_endpoint_type_a_user_can_create():
+    from endpoints.models import EndpointType
+
+    assert set(SERVED_BY_TYPE) == set(PROVIDERS_BY_TYPE) == set(EndpointType.values)
+
+
+@pytest.mark.parametrize("endpoint_type", SERVED_BY_TYPE)
+def test_each_endpoint_type_offers_its_own_kind_of_models(endpoint_type):
+    provider, offered, not_offered = SERVED_BY_TYPE[endpoint_type]
+    names = {m["model_name"] for m in services.list_models(provider, endpoint_type=endpoint_type)}
+    assert sorted(offered - names) == []
+    assert sorted(not_offered & names) == []
+
+
+@pytest.mark.parametrize("endpoint_type", PROVIDERS_BY_TYPE)
+def test_each_endpoint_type_lists_the_providers_that_serve_it(endpoint_type):
+    serving, not_serving = PROVIDERS_BY_TYPE[endpoint_type]
+    listed = {p["name"] for p in services.providers_for_type(endpoint_type)}
+    assert sorted(serving - listed) == []
+    assert sorted(not_serving & listed) == []
+    assert {name for name in serving | not_serving if services.serves_type(name, endpoint_type)} == serving
+
+
+@pytest.mark.parametrize(
+    ("mode", "model_name"),
+    [
+        ("chat", "gpt-4o"),
+        ("responses", "o1-pro"),
+        ("embedding", "text-embedding-3-small"),
+        ("image_generation", "gpt-image-1"),
+        ("audio_transcription", "whisper-1"),
+        ("audio_speech", "tts-1"),
+        ("moderation", "omni-moderation-latest"),
+    ],
+)
+def test_the_mode_filter_finds_a_known_model_of_each_mode(mode, model_name):
+    models = services.list_models("openai", mode=mode)
+    assert model_name in {m["model_name"] for m in models}
+    assert {m["mode"] for m in models} == {mode}
+
+
+def test_an_unknown_endpoint_type_is_refused_with_the_valid_types():
+    message = (
+        "Unknown endpoint type 'telepathy'. Valid types: chat, completion, embedding, image_generation, "
+        "audio_transcription, audio_speech, moderation, rerank."
     )
-    assert set(services.MODES) <= set(services.known_modes())
-    for mode in services.MODES:
-        services.list_models("openai", mode=mode)
+    with pytest.raises(ValueError) as raised:
+        services.list_models("openai", endpoint_type="telepathy")
+    assert str(raised.value) == message
+    assert services.serves_type("openai", "telepathy") is False
 
 
 def test_get_model_accepts_the_name_with_or_without_the_prefix():

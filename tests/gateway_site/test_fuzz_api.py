@@ -10,10 +10,18 @@ The caller is a real user authenticated with a real gateway token. Each
 Hypothesis example runs in a savepoint that is rolled back, so a DELETE or a
 permission change in one example never starves the next: every example
 starts from the same seeded rows (the user, their token, a key they manage and
-its audit event). Detail routes get a seeded object's id about half the time
-and bodies and query strings get values the server knows (a catalog provider,
-an existing user) mixed in, so the fuzzer gets past lookups and validation
-into the view code.
+its audit event, a team, and an endpoint on a second key with its model, a
+binding and a logged request). Detail routes get a seeded object's id about half the
+time and bodies and query strings get values the server knows (a catalog
+provider, an existing user, the seeded key's id, inside an endpoint's models
+too) mixed in, so the fuzzer gets past lookups and validation into the view
+code.
+
+Nothing leaves the process: names in an ``api_base`` resolve through a stub
+(``gatewaylib.netguard.resolve``) to a public address, the seeded key points
+at the fake upstream (``keys/{id}/test/`` connects there), and starting an
+endpoint probes nothing (``GATEWAY_START_PROBES=off``; its task would only run
+on a commit, which a rolled-back example never reaches).
 
 Reproducible: ``derandomize=True`` gives the same cases on every run and in CI.
 """
@@ -39,18 +47,22 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from audit.models import AuditEvent
+from endpoints import services as endpoint_services
+from endpoints.models import RequestLog
+from endpoints.validation import ModelSpec
 from gateway_site.parsers import MAX_JSON_DEPTH
 from gateway_site.wsgi import application
+from gatewaylib import netguard
 from keys import services as key_services
+from keys.models import Key
 from teams import services as team_services
 from tests.factories import make_group, make_user
 from tokens import services as token_services
 
 API = "/api/3.0/mlflow/gateway/"
 
-# Routes still being built in another change; they join the fuzz once that
-# work lands. Widen the fuzz by removing prefixes from this tuple.
-FUZZ_EXCLUDED_PATH_PREFIXES: tuple[str, ...] = (f"{API}endpoints",)
+# Routes left out of the fuzz (none today). Each one named here must say why.
+FUZZ_EXCLUDED_PATH_PREFIXES: tuple[str, ...] = ()
 
 FUZZ_SETTINGS = settings(
     max_examples=30,  # per operation, for the fuzzing phase (the examples and coverage phases add their own cases)
@@ -88,14 +100,25 @@ CHECKS = [
 KNOWN_GOOD_VALUES: dict[str, list[str]] = {
     "provider": ["openai", "anthropic"],
     "mode": ["chat", "embedding"],
+    "endpoint_type": ["chat", "embedding"],
+    "model_name": ["gpt-4o", "text-embedding-3-small"],
+    "resource_type": ["scorer"],
     "user": ["teammate"],
     "group": ["fuzzers"],
 }
+# Known-good values that only exist once the rows are seeded (the key's id).
+_seeded_values: dict[str, list[str]] = {}
 
-# Path prefix -> id of the seeded object detail routes under it can aim at.
-# Filled by the ``fuzz_caller`` fixture; read by the path-parameter hook while
-# the test runs.
+# Path prefix -> id of the seeded object detail routes under it can aim at
+# (the longest matching prefix wins). Filled by the ``fuzz_caller`` fixture;
+# read by the path-parameter hook while the test runs.
 _seeded_ids: dict[str, str] = {}
+# Path parameters other than ``id``: the seeded value each one can take.
+_seeded_path_values: dict[str, str] = {}
+
+# Fewer examples for the endpoint routes, which are many: the fuzz must stay
+# quick (the examples and coverage phases still send their own cases).
+ENDPOINT_MAX_EXAMPLES = 10
 
 
 def _excluded(ctx) -> bool:
@@ -105,26 +128,33 @@ def _excluded(ctx) -> bool:
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application).exclude(_excluded)
 
 
+def _seeded_id(path: str) -> str | None:
+    matches = [prefix for prefix in _seeded_ids if path.startswith(prefix)]
+    return _seeded_ids[max(matches, key=len)] if matches else None
+
+
 @schema.hook
 def flatmap_path_parameters(context, path_parameters):
     """Half the time, aim a detail route at an object that exists (and that the caller manages)."""
-    if not isinstance(path_parameters, dict) or "id" not in path_parameters:
+    if not isinstance(path_parameters, dict):
         return st.just(path_parameters)
-    path = context.operation.path
-    seeded = next((value for prefix, value in _seeded_ids.items() if path.startswith(prefix)), None)
-    if seeded is None:
+    seeded = {name: value for name, value in _seeded_path_values.items() if name in path_parameters}
+    if "id" in path_parameters and (object_id := _seeded_id(context.operation.path)) is not None:
+        seeded["id"] = object_id
+    if not seeded:
         return st.just(path_parameters)
-    return st.sampled_from([path_parameters, {**path_parameters, "id": seeded}])
+    return st.sampled_from([path_parameters, {**path_parameters, **seeded}])
 
 
 def _mix_in_known_good(values):
+    """Sometimes swap in a value the server knows, in the object and in the objects of its lists."""
     if not isinstance(values, dict):
         return st.just(values)
-    choices = {
-        name: st.sampled_from([value, *KNOWN_GOOD_VALUES[name]])
-        for name, value in values.items()
-        if name in KNOWN_GOOD_VALUES
-    }
+    known = {**KNOWN_GOOD_VALUES, **_seeded_values}
+    choices = {name: st.sampled_from([value, *known[name]]) for name, value in values.items() if name in known}
+    for name, value in values.items():
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            choices[name] = st.tuples(*(_mix_in_known_good(item) for item in value)).map(list)
     if not choices:
         return st.just(values)
     return st.fixed_dictionaries(choices).map(lambda picked: {**values, **picked})
@@ -140,9 +170,19 @@ def flatmap_query(context, query):
     return _mix_in_known_good(query)
 
 
+PUBLIC_ADDRESS = "93.184.216.34"
+
+
 @pytest.fixture
-def fuzz_caller(db, upstream):
-    """Headers authenticating as a user with a gateway token, a managed key, a teammate, a group and a team.
+def _no_dns(monkeypatch):
+    """Every name an ``api_base`` holds resolves to a public address, without asking a real resolver."""
+    monkeypatch.setattr(netguard, "resolve", lambda host, port: [PUBLIC_ADDRESS])
+
+
+@pytest.fixture
+def fuzz_caller(db, upstream, _no_dns):
+    """Headers authenticating as a user with a gateway token, a managed key, a teammate, a group, a team
+    and an endpoint (one model on the key, a binding, a logged request).
 
     The key points at the fake upstream: ``keys/{id}/test/`` connects to it, never to a real provider.
     """
@@ -154,13 +194,42 @@ def fuzz_caller(db, upstream):
         actor=user, name="fuzz-key", provider="openai", secret="sk-fuzz-0123456789abcdef", api_base=upstream.base_url
     )
     team = team_services.create_team(actor=user, name="fuzz-team")
+    # On a key of its own: the seeded key stays deletable (a key in use answers 409, see below).
+    endpoint_key = key_services.create_key(
+        actor=user,
+        name="fuzz-endpoint-key",
+        provider="openai",
+        secret="sk-fuzz-0123456789ENDP",
+        api_base=upstream.base_url,
+    )
+    endpoint = endpoint_services.create_endpoint(
+        actor=user,
+        name="fuzz-endpoint",
+        endpoint_type="chat",
+        models=[ModelSpec(provider="openai", model_name="gpt-4o", key_id=endpoint_key.public_id)],
+    )
+    endpoint_services.add_binding(endpoint, actor=user, resource_type="scorer", resource_id="fuzz-1")
+    log = RequestLog.objects.create(
+        endpoint=endpoint,
+        model_served="openai/gpt-4o",
+        status_code=200,
+        latency_ms=10.0,
+        created_at=endpoint.created_at,
+    )
     _seeded_ids.clear()
     _seeded_ids[f"{API}keys/"] = key.public_id
     _seeded_ids[f"{API}teams/"] = team.public_id
     _seeded_ids[f"{API}tokens/"] = token.id.hex
     _seeded_ids[f"{API}audit/"] = AuditEvent.objects.get(object_id=key.pk, action="create").id.hex
+    _seeded_ids[f"{API}endpoints/"] = endpoint.public_id
+    _seeded_ids[f"{API}endpoints/{{endpoint_pk}}/models/"] = endpoint.models.get().public_id
+    _seeded_ids[f"{API}endpoints/{{endpoint_pk}}/requests/"] = str(log.pk)
+    _seeded_path_values.update(endpoint_pk=endpoint.public_id, number="1", username="fuzzer")
+    _seeded_values["key_id"] = [key.public_id]
     yield {"Authorization": f"Bearer {plaintext}"}
     _seeded_ids.clear()
+    _seeded_path_values.clear()
+    _seeded_values.clear()
 
 
 @pytest.fixture
@@ -178,14 +247,57 @@ def _keep_test_connection():
     request_finished.connect(close_old_connections)
 
 
+def _is_endpoint_route(ctx) -> bool:
+    return ctx.operation.path.startswith(f"{API}endpoints")
+
+
+# Schema gaps the fuzz found in the endpoint routes (application bugs, reported;
+# each reproduced exactly by a strict xfail below). Until they are fixed the
+# operation is still fuzzed with every other check, a 5xx included; only the
+# check it is known to fail is left out. Fixing one makes its xfail pass (a
+# failure, being strict): then delete both entries. (The same gap on
+# DELETE keys/{id}/, a 409 for a key in use, only shows with the endpoint's
+# key, which the fuzz leaves alone: its xfail is below too.)
+NESTED_MODEL_ERRORS = "errors of an endpoint's models nest under 'models', outside the documented error shape"
+KNOWN_SCHEMA_GAPS: dict[tuple[str, str], tuple[object, str]] = {
+    ("POST", f"{API}endpoints/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
+    ("PUT", f"{API}endpoints/{{id}}/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
+    ("PATCH", f"{API}endpoints/{{id}}/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
+    ("POST", f"{API}endpoints/{{endpoint_pk}}/models/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
+    ("PUT", f"{API}endpoints/{{endpoint_pk}}/models/{{id}}/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
+    ("PATCH", f"{API}endpoints/{{endpoint_pk}}/models/{{id}}/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
+    ("DELETE", f"{API}endpoints/{{id}}/"): (status_code_conformance, "the 409 for a bound endpoint is undocumented"),
+    ("DELETE", f"{API}endpoints/{{endpoint_pk}}/models/{{id}}/"): (
+        status_code_conformance,
+        "the 400 for the last model is undocumented",
+    ),
+    ("GET", f"{API}endpoints/{{id}}/bindings/"): (response_schema_conformance, "documented paginated, answers a list"),
+    ("GET", f"{API}endpoints/{{id}}/revisions/"): (response_schema_conformance, "documented paginated, answers a list"),
+}
+
+
+def _call_and_validate(case, headers) -> None:
+    known_gap = KNOWN_SCHEMA_GAPS.get((case.operation.method.upper(), case.operation.path))
+    checks = [check for check in CHECKS if known_gap is None or check is not known_gap[0]]
+    with transaction.atomic():  # a savepoint: each example starts from the seeded rows
+        case.call_and_validate(headers=headers, checks=checks)
+        transaction.set_rollback(True)
+
+
 @pytest.mark.django_db
 @pytest.mark.usefixtures("_keep_test_connection")
-@schema.parametrize()
+@schema.exclude(_is_endpoint_route).parametrize()
 @FUZZ_SETTINGS
 def test_api_conforms_to_its_schema(case, fuzz_caller):
-    with transaction.atomic():  # a savepoint: each example starts from the seeded rows
-        case.call_and_validate(headers=fuzz_caller, checks=CHECKS)
-        transaction.set_rollback(True)
+    _call_and_validate(case, fuzz_caller)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_keep_test_connection")
+@schema.include(_is_endpoint_route).parametrize()
+@settings(FUZZ_SETTINGS, max_examples=ENDPOINT_MAX_EXAMPLES)
+def test_the_endpoint_api_conforms_to_its_schema(case, fuzz_caller):
+    _call_and_validate(case, fuzz_caller)
 
 
 def test_the_fuzz_covers_every_operation_outside_the_exclusions():
@@ -193,8 +305,120 @@ def test_the_fuzz_covers_every_operation_outside_the_exclusions():
     fuzzed = {operation.ok().path for operation in schema.get_all_operations()}
     assert fuzzed, "the schema exposes no operation to fuzz"
     assert not any(path.startswith(FUZZ_EXCLUDED_PATH_PREFIXES) for path in fuzzed)
-    for prefix in ("keys/", "tokens/", "teams/", "audit/", "providers/list", "models/list"):
+    for prefix in ("keys/", "tokens/", "teams/", "audit/", "providers/list", "models/list", "endpoints/"):
         assert any(path.startswith(f"{API}{prefix}") for path in fuzzed), prefix
+    # Every endpoint route: the resource, its actions and the nested models and request log.
+    endpoint_paths = {path.removeprefix(API) for path in fuzzed if path.startswith(f"{API}endpoints")}
+    assert endpoint_paths == {
+        "endpoints/",
+        "endpoints/{id}/",
+        "endpoints/{id}/bindings/",
+        "endpoints/{id}/permissions/",
+        "endpoints/{id}/revisions/",
+        "endpoints/{id}/revisions/{number}/restore/",
+        "endpoints/{id}/start/",
+        "endpoints/{id}/status/",
+        "endpoints/{id}/stop/",
+        "endpoints/{endpoint_pk}/models/",
+        "endpoints/{endpoint_pk}/models/{id}/",
+        "endpoints/{endpoint_pk}/requests/",
+        "endpoints/{endpoint_pk}/requests/{id}/",
+    }
+
+
+# -- the schema gaps above, each reproduced exactly ------------------------------------------------
+
+
+def _documented(client, method: str, path: str) -> dict:
+    operation = client.get("/api/schema/?format=json").json()["paths"][path][method.lower()]
+    return operation["responses"]
+
+
+def _error_schema_allows(body: dict) -> bool:
+    """The documented 400 body (``ValidationError``): field -> a list of strings, or a string."""
+    return all(
+        isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+        for value in body.values()
+    )
+
+
+@pytest.fixture
+def seeded(fuzz_caller):
+    """The seeded ids, and a client authenticated like the fuzz."""
+    values = {name: values[0] for name, values in _seeded_values.items()}
+    return {**_seeded_ids, **_seeded_path_values, **values}, fuzz_caller
+
+
+# Each asserts what a fix must make true, whichever way it is fixed (document
+# the answer or change it); the comment says what it answers today.
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="app bug: " + NESTED_MODEL_ERRORS + " (POST endpoints/)")
+def test_an_endpoint_models_field_error_has_the_documented_shape(client, seeded):
+    ids, headers = seeded
+    body = {"name": "x", "endpoint_type": "chat", "models": [{"model_name": "gpt-4o", "key_id": ids["key_id"]}]}
+    response = client.post(f"{API}endpoints/", body, content_type="application/json", headers=headers)
+    # Today: 400 {"models": {"0": {"provider": ["This field is required."]}}}, an object in an object.
+    assert response.status_code == 400
+    assert _error_schema_allows(response.json()), response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="app bug: " + NESTED_MODEL_ERRORS + " (POST endpoints/{endpoint_pk}/models/)")
+def test_an_added_models_field_error_has_the_documented_shape(client, seeded):
+    ids, headers = seeded
+    body = {"provider": "openai", "model_name": "gpt-4o", "key_id": ids["key_id"], "weight": 3600}
+    response = client.post(
+        f"{API}endpoints/{ids['endpoint_pk']}/models/", body, content_type="application/json", headers=headers
+    )
+    # Today: 400 {"models": [{}, {"weight": ["The weight must be at most 1."]}]}: the one model sent is
+    # reported at index 1 of the endpoint's whole list, under a field ("models") the request did not have.
+    assert response.status_code == 400
+    assert _error_schema_allows(response.json()), response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="app bug: DELETE endpoints/{id}/ answers an undocumented 409 when bound")
+def test_deleting_a_bound_endpoint_answers_a_documented_status(client, seeded):
+    ids, headers = seeded
+    response = client.delete(f"{API}endpoints/{ids['endpoint_pk']}/", headers=headers)
+    # Today: 409 {"detail": "This endpoint is in use; pass ?force=true to delete it anyway.", "bindings": [...]}
+    assert str(response.status_code) in _documented(client, "DELETE", f"{API}endpoints/{{id}}/"), response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="app bug: DELETE keys/{id}/ answers an undocumented 409 when in use")
+def test_deleting_a_key_in_use_answers_a_documented_status(client, seeded):
+    ids, headers = seeded
+    in_use = Key.objects.get(name="fuzz-endpoint-key")
+    response = client.delete(f"{API}keys/{in_use.public_id}/", headers=headers)
+    # Today: 409 {"detail": "This key is used by endpoints; remove it from them first.",
+    # "endpoints": ["fuzz-endpoint"], "hidden_endpoints": 0}
+    assert str(response.status_code) in _documented(client, "DELETE", f"{API}keys/{{id}}/"), response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="app bug: removing an endpoint's last model answers an undocumented 400")
+def test_removing_the_last_model_answers_a_documented_status(client, seeded):
+    ids, headers = seeded
+    path = f"{API}endpoints/{ids['endpoint_pk']}/models/{_seeded_ids[f'{API}endpoints/{{endpoint_pk}}/models/']}/"
+    response = client.delete(path, headers=headers)
+    # Today: 400 {"models": ["An endpoint needs at least one model."]}
+    documented = _documented(client, "DELETE", f"{API}endpoints/{{endpoint_pk}}/models/{{id}}/")
+    assert str(response.status_code) in documented, response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["bindings", "revisions"])
+@pytest.mark.xfail(strict=True, reason="app bug: documented as a paginated object, answers a plain list")
+def test_an_endpoint_action_list_has_its_documented_shape(client, seeded, action):
+    ids, headers = seeded
+    response = client.get(f"{API}endpoints/{ids['endpoint_pk']}/{action}/", headers=headers)
+    assert response.status_code == 200
+    documented = _documented(client, "GET", f"{API}endpoints/{{id}}/{action}/")["200"]["content"]["application/json"]
+    # Today: a JSON array, documented as {"$ref": ".../Paginated...List"} (an object with "results").
+    assert isinstance(response.json(), list) == (documented["schema"].get("type") == "array"), documented
 
 
 # Bodies no JSON Schema describes, so the fuzz above never sends them: Python's
@@ -219,10 +443,12 @@ def _operations_with_a_json_body():
 
 
 def _concrete(path: str) -> tuple[str, bool]:
-    """The path with a seeded id filled in, and whether it names an object that exists."""
-    seeded = next((value for prefix, value in _seeded_ids.items() if path.startswith(prefix)), None)
+    """The path with seeded ids filled in, and whether it names an object that exists."""
+    seeded = _seeded_id(path)
     if "{id}" in path and seeded is not None:
         path = path.replace("{id}", seeded)
+    for name, value in _seeded_path_values.items():
+        path = path.replace(f"{{{name}}}", value)
     return path, "{" not in path
 
 
