@@ -10,7 +10,9 @@ them itself:
   its view lists the action in ``refusable_actions`` (a rule may refuse it
   without any input to blame, e.g. removing a team's last manager);
 * 401 and 403, when the operation needs an authenticated caller;
-* 404, when the path names an object.
+* 404, when the path names an object;
+* 409, when its view lists the action in ``conflict_actions`` (deleting what
+  something else still uses).
 """
 
 from __future__ import annotations
@@ -29,13 +31,29 @@ _ERROR_DETAIL_SCHEMA = {
     "properties": {"detail": {"type": "string"}},
     "required": ["detail"],
 }
+_MESSAGES = {"type": "array", "items": {"type": "string"}}
 _VALIDATION_ERROR_SCHEMA = {
     "type": "object",
     "description": (
         "Field name -> list of messages (`non_field_errors` for the request as a whole), "
-        "or `detail` when the body cannot be parsed at all."
+        "or `detail` when the body cannot be parsed at all. A list of objects (`models`) "
+        "holds one object of field errors per item, in the order the items were sent."
     ),
-    "additionalProperties": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
+    "additionalProperties": {
+        "anyOf": [
+            _MESSAGES,
+            {"type": "string"},
+            {"type": "array", "items": {"type": "object", "additionalProperties": _MESSAGES}},
+            {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": _MESSAGES}},
+        ]
+    },
+}
+_CONFLICT_SCHEMA = {
+    "type": "object",
+    "description": "The change was refused because of what depends on this object (listed beside `detail`).",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+    "additionalProperties": True,
 }
 
 
@@ -64,6 +82,8 @@ class GatewayAutoSchema(AutoSchema):
             errors.append(("403", "Not allowed to do this.", detail))
         if "{" in self.path:
             errors.append(("404", "No such object, or you cannot see it.", detail))
+        if getattr(self.view, "action", None) in getattr(self.view, "conflict_actions", ()):
+            errors.append(("409", "Refused: something depends on it.", self._component("Conflict", _CONFLICT_SCHEMA)))
         return errors
 
     def _component(self, name: str, schema: dict[str, Any]) -> ResolvedComponent:

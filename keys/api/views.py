@@ -29,6 +29,7 @@ class KeyViewSet(SharedObjectViewSetMixin, viewsets.ModelViewSet):
     serializer_class = KeySerializer
     filterset_fields = ["provider"]
     required_levels = {**SharedObjectViewSetMixin.required_levels, "test": Level.USE}
+    conflict_actions = ("destroy",)  # a key endpoints use is not deleted (keys.services.delete_key)
 
     def perform_destroy(self, instance: Key) -> None:
         services.delete_key(instance, actor=self.request.user)

@@ -257,7 +257,7 @@ def _is_endpoint_route(ctx) -> bool:
 # check it is known to fail is left out. Fixing one makes its xfail pass (a
 # failure, being strict): then delete both entries. (The same gap on
 # DELETE keys/{id}/, a 409 for a key in use, only shows with the endpoint's
-# key, which the fuzz leaves alone: its xfail is below too.)
+# key, which the fuzz leaves alone; it is documented now, and pinned below.)
 NESTED_MODEL_ERRORS = "errors of an endpoint's models nest under 'models', outside the documented error shape"
 KNOWN_SCHEMA_GAPS: dict[tuple[str, str], tuple[object, str]] = {
     ("POST", f"{API}endpoints/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
@@ -388,14 +388,17 @@ def test_deleting_a_bound_endpoint_answers_a_documented_status(client, seeded):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="app bug: DELETE keys/{id}/ answers an undocumented 409 when in use")
 def test_deleting_a_key_in_use_answers_a_documented_status(client, seeded):
     ids, headers = seeded
     in_use = Key.objects.get(name="fuzz-endpoint-key")
     response = client.delete(f"{API}keys/{in_use.public_id}/", headers=headers)
-    # Today: 409 {"detail": "This key is used by endpoints; remove it from them first.",
-    # "endpoints": ["fuzz-endpoint"], "hidden_endpoints": 0}
-    assert str(response.status_code) in _documented(client, "DELETE", f"{API}keys/{{id}}/"), response.json()
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "This key is used by endpoints; remove it from them first.",
+        "endpoints": ["fuzz-endpoint"],
+        "hidden_endpoints": 0,
+    }
+    assert "409" in _documented(client, "DELETE", f"{API}keys/{{id}}/")
 
 
 @pytest.mark.django_db
