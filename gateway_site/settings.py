@@ -265,6 +265,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Swagger UI would otherwise show a badge image fetched from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
+    # Two "level" fields with different choices: a sharing level and an import report line's severity.
+    "ENUM_NAME_OVERRIDES": {
+        "LevelEnum": ["READ", "USE", "EDIT", "MANAGE"],  # sharing.levels.Level, by name
+        "ImportReportLevelEnum": "endpoints.transfer.base.REPORT_LEVELS",
+    },
 }
 
 # Security. The HTTPS settings default on outside DEBUG; set GATEWAY_HTTPS=0

@@ -186,7 +186,10 @@ def create_key(*, actor: AbstractBaseUser, secret: str, **fields: str) -> Key:
     key.save()
     sharing.grant_creator(key, actor)
     audit.record(actor, "create", key, {"after": summary(key)})
-    logger.info("key created id=%s provider=%s by=%s", key.public_id, key.provider, actor.pk)
+    # Said once it is true: a dry-run import creates keys in a transaction it rolls back.
+    transaction.on_commit(
+        lambda: logger.info("key created id=%s provider=%s by=%s", key.public_id, key.provider, actor.pk)
+    )
     return key
 
 

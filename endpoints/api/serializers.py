@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from endpoints import request_log, services
+from endpoints import request_log, services, transfer
 from endpoints.models import Binding, Endpoint, EndpointModel, RequestLog, Revision
+from endpoints.transfer.base import REPORT_LEVELS
 from endpoints.validation import ModelSpec
 
 
@@ -222,3 +224,121 @@ class RequestLogSerializer(serializers.ModelSerializer):
     @extend_schema_field(FailedAttemptSerializer(many=True, allow_null=True))
     def get_failed_attempts(self, log: RequestLog) -> list[dict[str, Any]] | None:
         return log.failed_attempts if self._details(log) else None
+
+
+# -- import and export (endpoints.transfer) ------------------------------------------------------------
+
+
+@extend_schema_field({"type": "string", "description": "The YAML text (in a multipart body: the file)."})
+class ConfigDocumentField(serializers.Field):
+    """The document to import: a string, or an uploaded file in a multipart body; at most 1 MiB either way."""
+
+    def to_internal_value(self, data: Any) -> str:
+        try:
+            if isinstance(data, str):
+                transfer.check_size(data)
+                return data
+            if hasattr(data, "read"):
+                return transfer.read_upload(data)
+        except transfer.ImportRefused as refusal:
+            raise serializers.ValidationError([line.message for line in refusal.lines]) from None
+        raise serializers.ValidationError("Give the YAML as text, or upload it as a file.")
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+class EnvironmentField(serializers.DictField):
+    """Names and values; the values are checked by ``transfer.Environment.given``."""
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    config = ConfigDocumentField(
+        help_text="A LiteLLM proxy config (model_list), an MLflow AI Gateway config (endpoints) or a gateway "
+        "export (gateway_export: 1). At most 1 MiB."
+    )
+    format = serializers.ChoiceField(
+        choices=[transfer.AUTO, *transfer.FORMATS],
+        default=transfer.AUTO,
+        help_text="auto tells the format by the top-level keys.",
+    )
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Answer the plan and the report (200) and create nothing."
+    )
+    environment = EnvironmentField(
+        required=False,
+        default=dict,
+        help_text="Values for the file's os.environ/NAME (LiteLLM) and $NAME (MLflow) references. The API never "
+        "reads the server's environment.",
+    )
+
+    def validate_environment(self, values: dict[str, Any]) -> transfer.Environment:
+        # Checked here rather than by a child field, whose errors would nest under each name.
+        try:
+            return transfer.Environment.given(values)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+
+class ImportedModelSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    model_name = serializers.CharField()
+    key = serializers.CharField(help_text="The name of the key it uses.")
+    weight = serializers.FloatField()
+    priority = serializers.IntegerField()
+    litellm_params = serializers.DictField()
+
+
+class ExportedEndpointSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    endpoint_type = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    rate_limit_rpm = serializers.IntegerField(allow_null=True)
+    rate_limit_tpm = serializers.IntegerField(allow_null=True)
+    models = ImportedModelSerializer(many=True)
+
+
+class ImportedEndpointSerializer(ExportedEndpointSerializer):
+    id = serializers.CharField(allow_null=True, help_text="The new endpoint's id; null for a dry run.")
+
+
+class ImportedKeySerializer(serializers.Serializer):
+    """A key the import creates: its destination and masked hint, never the secret."""
+
+    id = serializers.CharField(allow_null=True, help_text="The new key's id; null for a dry run.")
+    name = serializers.CharField()
+    provider = serializers.CharField()
+    api_base = serializers.CharField(allow_blank=True)
+    api_version = serializers.CharField(allow_blank=True)
+    organization = serializers.CharField(allow_blank=True)
+    region = serializers.CharField(allow_blank=True)
+    project = serializers.CharField(allow_blank=True)
+    masked_secret = serializers.CharField(allow_blank=True)
+    secret_from = serializers.CharField(
+        allow_blank=True, help_text="The environment reference the secret was read from; empty if written in the file."
+    )
+
+
+class ReportLineSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=list(REPORT_LEVELS),
+        help_text="skipped: in the file, not carried over; note: carried over, changed on the way.",
+    )
+    path = serializers.CharField(allow_blank=True, help_text="Where in the YAML, e.g. model_list[3].litellm_params.")
+    message = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=list(transfer.FORMATS))
+    dry_run = serializers.BooleanField()
+    endpoints = ImportedEndpointSerializer(many=True)
+    keys = ImportedKeySerializer(many=True, help_text="The keys created (a gateway export's models use existing ones).")
+    report = ReportLineSerializer(many=True)
+
+
+class ExportDocumentSerializer(serializers.Serializer):
+    """The YAML document the export answers (the gateway's own format, which the import reads back)."""
+
+    gateway_export = serializers.IntegerField(help_text="The format's version: 1.")
+    endpoints = ExportedEndpointSerializer(many=True)

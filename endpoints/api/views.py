@@ -2,26 +2,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from endpoints import lifecycle, metrics, request_log, services
+from endpoints import lifecycle, metrics, request_log, services, transfer
 from endpoints.api.filters import EndpointFilterSet
 from endpoints.api.serializers import (
     BindingSerializer,
     EndpointModelSerializer,
     EndpointSerializer,
     EndpointStatusSerializer,
+    ExportDocumentSerializer,
+    ImportRequestSerializer,
+    ImportResultSerializer,
     LifecycleSerializer,
     RequestLogSerializer,
     RevisionSerializer,
 )
 from endpoints.models import Endpoint, EndpointModel, RequestLog
+from gateway_site.parsers import StrictJSONParser
 from sharing import services as sharing
 from sharing.api import HEX_ID_REGEX, SharedObjectViewSetMixin
 from sharing.levels import Level
@@ -36,6 +43,9 @@ class WindowSerializer(serializers.Serializer):
 class BindingQuerySerializer(serializers.Serializer):
     resource_type = serializers.CharField(max_length=64)
     resource_id = serializers.CharField(max_length=255)
+
+
+YAML_MEDIA_TYPE = "application/yaml"
 
 
 @extend_schema_view(
@@ -69,9 +79,62 @@ class EndpointViewSet(SharedObjectViewSetMixin, viewsets.ModelViewSet):
             return Level.USE
         return super().required_level()
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The export answers YAML whatever the client accepts (``Accept: application/yaml`` included);
+        # its errors stay JSON, as everywhere else.
+        return super().perform_content_negotiation(request, force=force or self.action == "export")
+
     def perform_destroy(self, instance: Endpoint) -> None:
         force = self.request.query_params.get("force", "").lower() in {"1", "true", "yes"}
         services.delete_endpoint(instance, actor=self.request.user, force=force)
+
+    @extend_schema(
+        summary="Import endpoints from a LiteLLM or MLflow config or a gateway export (you manage what is created)",
+        description="One transaction: any error creates nothing, and the 400 lists every problem under its YAML "
+        "path. `dry_run` answers the plan (200) without creating anything. Each secret becomes an encrypted key, "
+        "shown only as its masked hint.",
+        request={"application/json": ImportRequestSerializer, "multipart/form-data": ImportRequestSerializer},
+        responses={200: ImportResultSerializer, 201: ImportResultSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        url_name="import",
+        parser_classes=[StrictJSONParser, MultiPartParser],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def import_(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        query = ImportRequestSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        result = transfer.import_config(
+            data["config"],
+            actor=request.user,
+            format=data["format"],
+            dry_run=data["dry_run"],
+            environment=data["environment"],
+        )
+        answer = status.HTTP_200_OK if result.dry_run else status.HTTP_201_CREATED
+        return Response(ImportResultSerializer(result.as_dict()).data, status=answer)
+
+    @extend_schema(
+        summary="Export the endpoints you can read as YAML (no secrets: each model names its key)",
+        description="The gateway's own format (`gateway_export: 1`), which `endpoints/import` reads back.",
+        responses={(200, YAML_MEDIA_TYPE): ExportDocumentSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="export",
+        filter_backends=[],
+        pagination_class=None,
+        renderer_classes=[JSONRenderer],
+    )
+    def export(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        text = transfer.export_endpoints(request.user)
+        return HttpResponse(text, content_type=f"{YAML_MEDIA_TYPE}; charset=utf-8")
 
     def _lifecycle(self, endpoint: Endpoint) -> Response:
         data = {"status": endpoint.status, "url": self.request.build_absolute_uri(endpoint.invocation_path)}

@@ -13,6 +13,7 @@ from endpoints.views.editing import (
 from endpoints.views.pages import activity_fragment, endpoint_detail, endpoint_list, status_fragment
 from endpoints.views.playground import playground_token
 from endpoints.views.requests import request_detail, request_list
+from endpoints.views.transfer import endpoint_export, endpoint_import
 
 __all__ = [
     "activity_fragment",
@@ -23,6 +24,8 @@ __all__ = [
     "endpoint_delete",
     "endpoint_detail",
     "endpoint_edit",
+    "endpoint_export",
+    "endpoint_import",
     "endpoint_list",
     "endpoint_start",
     "endpoint_stop",

@@ -311,6 +311,8 @@ def test_the_fuzz_covers_every_operation_outside_the_exclusions():
     endpoint_paths = {path.removeprefix(API) for path in fuzzed if path.startswith(f"{API}endpoints")}
     assert endpoint_paths == {
         "endpoints/",
+        "endpoints/export/",
+        "endpoints/import/",
         "endpoints/{id}/",
         "endpoints/{id}/bindings/",
         "endpoints/{id}/permissions/",

@@ -136,6 +136,8 @@ def _ui_pages(world: World) -> list[tuple[str, dict, Level | None, set[int] | No
     ok, polled = {200}, {200, 286}
     pages = [
         ("/", {}, None, ok),
+        ("/endpoints/import", {}, None, ok),
+        ("/endpoints/export", {}, None, ok),
         ("/keys/", {}, None, ok),
         ("/keys/new", {}, None, ok),
         (f"/keys/{key}/", {}, Level.READ, ok),
