@@ -22,6 +22,7 @@ from django.http import Http404
 from audit import services as audit
 from endpoints.models import Binding, Endpoint, EndpointModel, Revision, Status
 from endpoints.validation import ModelSpec, ValidModel, validate_models
+from gatewaylib import errors
 from gatewaylib.errors import Conflict
 from gatewaylib.invalidation import changed
 from sharing import services as sharing
@@ -192,18 +193,24 @@ def _model_specs(endpoint: Endpoint) -> list[ModelSpec]:
 def add_model(endpoint: Endpoint, spec: ModelSpec, *, actor: Any) -> EndpointModel:
     """Attach one more model; the whole set is re-validated (weights must still sum to 1)."""
     before = set(endpoint.models.values_list("pk", flat=True))
-    update_endpoint(endpoint, actor=actor, models=[*_model_specs(endpoint), spec], note="model added")
+    specs = [*_model_specs(endpoint), spec]
+    try:
+        update_endpoint(endpoint, actor=actor, models=specs, note="model added")
+    except ValidationError as exc:
+        raise errors.focus(exc, "models", len(specs) - 1) from None  # the caller sent this one model
     return endpoint.models.exclude(pk__in=before).get()
 
 
 @transaction.atomic
 def change_model(model: EndpointModel, changes: dict[str, Any], *, actor: Any) -> EndpointModel:
     specs = _model_specs(model.endpoint)
-    for spec in specs:
-        if spec.id == model.public_id:
-            for name, value in changes.items():
-                setattr(spec, name, value)
-    update_endpoint(model.endpoint, actor=actor, models=specs, note="model changed")
+    index = next(index for index, spec in enumerate(specs) if spec.id == model.public_id)
+    for name, value in changes.items():
+        setattr(specs[index], name, value)
+    try:
+        update_endpoint(model.endpoint, actor=actor, models=specs, note="model changed")
+    except ValidationError as exc:
+        raise errors.focus(exc, "models", index) from None  # the caller changed this one model
     return EndpointModel.objects.get(pk=model.pk)
 
 

@@ -36,15 +36,19 @@ _VALIDATION_ERROR_SCHEMA = {
     "type": "object",
     "description": (
         "Field name -> list of messages (`non_field_errors` for the request as a whole), "
-        "or `detail` when the body cannot be parsed at all. A list of objects (`models`) "
-        "holds one object of field errors per item, in the order the items were sent."
+        "or `detail` when the body cannot be parsed at all. Errors about the items of a list "
+        "(`models`) are one object of field errors per item, in order, or item position -> its errors."
     ),
     "additionalProperties": {
         "anyOf": [
             _MESSAGES,
             {"type": "string"},
             {"type": "array", "items": {"type": "object", "additionalProperties": _MESSAGES}},
-            {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": _MESSAGES}},
+            # Item position -> that item's field errors, or its messages when the item itself is wrong.
+            {
+                "type": "object",
+                "additionalProperties": {"anyOf": [_MESSAGES, {"type": "object", "additionalProperties": _MESSAGES}]},
+            },
         ]
     },
 }

@@ -51,6 +51,21 @@ def invalid(problems: Mapping[str, Any]) -> ValidationError:
     return error
 
 
+def focus(error: ValidationError, field: str, index: int) -> ValidationError:
+    """``error`` as it concerns item ``index`` of ``field`` alone, for a request that sent only that item.
+
+    The item's own problems come to the top (``{"weight": [...]}`` rather
+    than ``{"models": [{}, {"weight": [...]}]}``); problems of the whole list
+    (``weights``) stay as they are. An error without that item's problems is
+    returned unchanged.
+    """
+    items = getattr(error, "error_dict", {}).get(field)
+    if not items or index >= len(items) or not hasattr(items[index], "error_dict") or not items[index].error_dict:
+        return error
+    problems = {name: value for name, value in detail(error).items() if name != field}
+    return invalid({**detail(items[index]), **problems})
+
+
 def detail(error: ValidationError) -> dict[str, Any]:
     """``error`` as the API answers it: ``{"field": ["..."], "models": [{"key_id": ["..."]}, {}]}``.
 

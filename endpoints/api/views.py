@@ -72,6 +72,7 @@ class EndpointViewSet(SharedObjectViewSetMixin, viewsets.ModelViewSet):
         "restore": Level.EDIT,
         "bindings": Level.READ,
     }
+    conflict_actions = ("destroy",)  # a bound endpoint is deleted only with ?force=true
 
     def required_level(self) -> Level:
         # Recording or removing a binding means using the endpoint.
@@ -175,7 +176,7 @@ class EndpointViewSet(SharedObjectViewSetMixin, viewsets.ModelViewSet):
         )
 
     @extend_schema(summary="Revisions, newest first", responses={200: RevisionSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def revisions(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         endpoint = self.get_object()
         return Response(RevisionSerializer(endpoint.revisions.select_related("created_by"), many=True).data)
@@ -195,7 +196,7 @@ class EndpointViewSet(SharedObjectViewSetMixin, viewsets.ModelViewSet):
     @extend_schema(
         methods=["DELETE"], summary="Remove a binding", parameters=[BindingQuerySerializer], responses={204: None}
     )
-    @action(detail=True, methods=["get", "post", "delete"])
+    @action(detail=True, methods=["get", "post", "delete"], pagination_class=None)
     def bindings(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         endpoint = self.get_object()
         if request.method == "GET":
@@ -226,6 +227,7 @@ class EndpointModelViewSet(viewsets.ModelViewSet):
     serializer_class = EndpointModelSerializer
     lookup_value_regex = HEX_ID_REGEX
     queryset = EndpointModel.objects.none()
+    refusable_actions = ("destroy",)  # an endpoint keeps at least one model
 
     def get_endpoint(self) -> Endpoint:
         level = Level.READ if self.request.method in ("GET", "HEAD", "OPTIONS") else Level.EDIT

@@ -251,36 +251,9 @@ def _is_endpoint_route(ctx) -> bool:
     return ctx.operation.path.startswith(f"{API}endpoints")
 
 
-# Schema gaps the fuzz found in the endpoint routes (application bugs, reported;
-# each reproduced exactly by a strict xfail below). Until they are fixed the
-# operation is still fuzzed with every other check, a 5xx included; only the
-# check it is known to fail is left out. Fixing one makes its xfail pass (a
-# failure, being strict): then delete both entries. (The same gap on
-# DELETE keys/{id}/, a 409 for a key in use, only shows with the endpoint's
-# key, which the fuzz leaves alone; it is documented now, and pinned below.)
-NESTED_MODEL_ERRORS = "errors of an endpoint's models nest under 'models', outside the documented error shape"
-KNOWN_SCHEMA_GAPS: dict[tuple[str, str], tuple[object, str]] = {
-    ("POST", f"{API}endpoints/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
-    ("PUT", f"{API}endpoints/{{id}}/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
-    ("PATCH", f"{API}endpoints/{{id}}/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
-    ("POST", f"{API}endpoints/{{endpoint_pk}}/models/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
-    ("PUT", f"{API}endpoints/{{endpoint_pk}}/models/{{id}}/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
-    ("PATCH", f"{API}endpoints/{{endpoint_pk}}/models/{{id}}/"): (response_schema_conformance, NESTED_MODEL_ERRORS),
-    ("DELETE", f"{API}endpoints/{{id}}/"): (status_code_conformance, "the 409 for a bound endpoint is undocumented"),
-    ("DELETE", f"{API}endpoints/{{endpoint_pk}}/models/{{id}}/"): (
-        status_code_conformance,
-        "the 400 for the last model is undocumented",
-    ),
-    ("GET", f"{API}endpoints/{{id}}/bindings/"): (response_schema_conformance, "documented paginated, answers a list"),
-    ("GET", f"{API}endpoints/{{id}}/revisions/"): (response_schema_conformance, "documented paginated, answers a list"),
-}
-
-
 def _call_and_validate(case, headers) -> None:
-    known_gap = KNOWN_SCHEMA_GAPS.get((case.operation.method.upper(), case.operation.path))
-    checks = [check for check in CHECKS if known_gap is None or check is not known_gap[0]]
     with transaction.atomic():  # a savepoint: each example starts from the seeded rows
-        case.call_and_validate(headers=headers, checks=checks)
+        case.call_and_validate(headers=headers, checks=CHECKS)
         transaction.set_rollback(True)
 
 
@@ -328,20 +301,12 @@ def test_the_fuzz_covers_every_operation_outside_the_exclusions():
     }
 
 
-# -- the schema gaps above, each reproduced exactly ------------------------------------------------
+# -- answers the fuzz found undocumented once, pinned exactly ----------------------------------------
 
 
 def _documented(client, method: str, path: str) -> dict:
     operation = client.get("/api/schema/?format=json").json()["paths"][path][method.lower()]
     return operation["responses"]
-
-
-def _error_schema_allows(body: dict) -> bool:
-    """The documented 400 body (``ValidationError``): field -> a list of strings, or a string."""
-    return all(
-        isinstance(value, str) or (isinstance(value, list) and all(isinstance(item, str) for item in value))
-        for value in body.values()
-    )
 
 
 @pytest.fixture
@@ -351,42 +316,33 @@ def seeded(fuzz_caller):
     return {**_seeded_ids, **_seeded_path_values, **values}, fuzz_caller
 
 
-# Each asserts what a fix must make true, whichever way it is fixed (document
-# the answer or change it); the comment says what it answers today.
-
-
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="app bug: " + NESTED_MODEL_ERRORS + " (POST endpoints/)")
-def test_an_endpoint_models_field_error_has_the_documented_shape(client, seeded):
+def test_an_endpoint_models_field_error_points_at_the_model(client, seeded):
     ids, headers = seeded
     body = {"name": "x", "endpoint_type": "chat", "models": [{"model_name": "gpt-4o", "key_id": ids["key_id"]}]}
     response = client.post(f"{API}endpoints/", body, content_type="application/json", headers=headers)
-    # Today: 400 {"models": {"0": {"provider": ["This field is required."]}}}, an object in an object.
     assert response.status_code == 400
-    assert _error_schema_allows(response.json()), response.json()
+    assert response.json() == {"models": {"0": {"provider": ["This field is required."]}}}
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="app bug: " + NESTED_MODEL_ERRORS + " (POST endpoints/{endpoint_pk}/models/)")
-def test_an_added_models_field_error_has_the_documented_shape(client, seeded):
+def test_an_added_models_field_error_is_about_that_model(client, seeded):
     ids, headers = seeded
     body = {"provider": "openai", "model_name": "gpt-4o", "key_id": ids["key_id"], "weight": 3600}
     response = client.post(
         f"{API}endpoints/{ids['endpoint_pk']}/models/", body, content_type="application/json", headers=headers
     )
-    # Today: 400 {"models": [{}, {"weight": ["The weight must be at most 1."]}]}: the one model sent is
-    # reported at index 1 of the endpoint's whole list, under a field ("models") the request did not have.
     assert response.status_code == 400
-    assert _error_schema_allows(response.json()), response.json()
+    assert response.json() == {"weight": ["The weight must be at most 1."]}
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="app bug: DELETE endpoints/{id}/ answers an undocumented 409 when bound")
-def test_deleting_a_bound_endpoint_answers_a_documented_status(client, seeded):
+def test_deleting_a_bound_endpoint_answers_a_documented_409(client, seeded):
     ids, headers = seeded
     response = client.delete(f"{API}endpoints/{ids['endpoint_pk']}/", headers=headers)
-    # Today: 409 {"detail": "This endpoint is in use; pass ?force=true to delete it anyway.", "bindings": [...]}
-    assert str(response.status_code) in _documented(client, "DELETE", f"{API}endpoints/{{id}}/"), response.json()
+    assert response.status_code == 409
+    assert response.json()["detail"] == "This endpoint is in use; pass ?force=true to delete it anyway."
+    assert "409" in _documented(client, "DELETE", f"{API}endpoints/{{id}}/")
 
 
 @pytest.mark.django_db
@@ -404,26 +360,24 @@ def test_deleting_a_key_in_use_answers_a_documented_status(client, seeded):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="app bug: removing an endpoint's last model answers an undocumented 400")
-def test_removing_the_last_model_answers_a_documented_status(client, seeded):
+def test_removing_the_last_model_answers_a_documented_400(client, seeded):
     ids, headers = seeded
     path = f"{API}endpoints/{ids['endpoint_pk']}/models/{_seeded_ids[f'{API}endpoints/{{endpoint_pk}}/models/']}/"
     response = client.delete(path, headers=headers)
-    # Today: 400 {"models": ["An endpoint needs at least one model."]}
-    documented = _documented(client, "DELETE", f"{API}endpoints/{{endpoint_pk}}/models/{{id}}/")
-    assert str(response.status_code) in documented, response.json()
+    assert response.status_code == 400
+    assert response.json() == {"models": ["An endpoint needs at least one model."]}
+    assert "400" in _documented(client, "DELETE", f"{API}endpoints/{{endpoint_pk}}/models/{{id}}/")
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("action", ["bindings", "revisions"])
-@pytest.mark.xfail(strict=True, reason="app bug: documented as a paginated object, answers a plain list")
-def test_an_endpoint_action_list_has_its_documented_shape(client, seeded, action):
+def test_an_endpoint_action_list_is_documented_as_a_list(client, seeded, action):
     ids, headers = seeded
     response = client.get(f"{API}endpoints/{ids['endpoint_pk']}/{action}/", headers=headers)
     assert response.status_code == 200
+    assert isinstance(response.json(), list)
     documented = _documented(client, "GET", f"{API}endpoints/{{id}}/{action}/")["200"]["content"]["application/json"]
-    # Today: a JSON array, documented as {"$ref": ".../Paginated...List"} (an object with "results").
-    assert isinstance(response.json(), list) == (documented["schema"].get("type") == "array"), documented
+    assert documented["schema"]["type"] == "array"
 
 
 # Bodies no JSON Schema describes, so the fuzz above never sends them: Python's

@@ -90,7 +90,7 @@ class TestEditOnAnEndpoint:
         url = f"{API}/endpoints/{stolen.public_id}/models/{model.public_id}/"
         response = api(world.bob).patch(url, evil(attacker), format="json")
         assert response.status_code == 400
-        assert response.json() == {"models": [{"litellm_params": [REFUSED]}]}
+        assert response.json() == {"litellm_params": [REFUSED]}  # about the model sent
         assert_still_calls_only_the_keys_destination(gateway, world, attacker)
 
     def test_a_second_model_with_the_same_key_cannot_aim_elsewhere(self, gateway, world, stolen, attacker, api):
@@ -98,7 +98,7 @@ class TestEditOnAnEndpoint:
         body = {**world.model("upstream-b", priority=2), **evil(attacker)}
         response = api(world.bob).post(url, body, format="json")
         assert response.status_code == 400
-        assert response.json()["models"][1] == {"litellm_params": [REFUSED]}
+        assert response.json() == {"litellm_params": [REFUSED]}  # about the model sent
         # Without a destination the same model is fine: the secret still goes where alice sent it.
         assert api(world.bob).post(url, world.model("upstream-b", priority=2), format="json").status_code == 201
         assert_still_calls_only_the_keys_destination(gateway, world, attacker)
