@@ -24,6 +24,7 @@ from catalog import services as catalog
 from gatewaylib.endpoint_types import ENDPOINT_TYPES, TYPES
 from gatewaylib.provider_apis import ANTHROPIC_BASE, GEMINI_BASE, OPENAI_COMPATIBLE
 from keys import crypto
+from keys.models import DESTINATION_FIELDS
 
 if TYPE_CHECKING:
     from endpoints.models import Endpoint
@@ -288,7 +289,8 @@ def providers_listing(model_name: str) -> list[str]:
 
 # -- the plan --------------------------------------------------------------------------------------------
 
-KEY_DESTINATION = ("api_base", "api_version", "organization", "region", "project")
+# A key's destination fields, less the provider (a plan holds that apart).
+KEY_DESTINATION = tuple(name for name in DESTINATION_FIELDS if name != "provider")
 
 
 @dataclass(eq=False)

@@ -479,7 +479,9 @@ ENDPOINT_ACTIONS = [
 
 
 def make_endpoint(alice, upstream) -> World:
-    key = key_services.create_key(actor=alice, name="ladder-endpoint-key", provider="openai", secret=SECRET)
+    key = key_services.create_key(
+        actor=alice, name="ladder-endpoint-key", provider="openai", secret=SECRET, api_base=upstream.base_url
+    )
     spec = ModelSpec(provider="openai", model_name="gpt-4o", key_id=key.public_id)
     endpoint = endpoint_services.create_endpoint(
         actor=alice, name="ladder-endpoint", endpoint_type="chat", models=[spec]
