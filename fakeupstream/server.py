@@ -1,4 +1,4 @@
-"""The fake upstream: an aiohttp application answering OpenAI-compatible routes.
+"""The fake upstream: an aiohttp application answering OpenAI-compatible routes (and Anthropic's and Gemini's).
 
 Everything is deterministic and local.  Per-model behaviour (failures, rate
 limits, delays, slow streams, custom reply chunks) lives in a :class:`State`
@@ -415,6 +415,9 @@ def endpoint(func: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespo
             body, invalid = None, True
         source = body if body is not None else form
         model = _clean_model(source.get("model")) if source else None
+        gemini = "method" in request.match_info  # Gemini names the model in the URL, and errs in Google's shape
+        if gemini:
+            model = request.match_info["model"]
         record = {
             "seq": 0,
             "time": time.time(),
@@ -429,6 +432,8 @@ def endpoint(func: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespo
         plan = state.begin(record)
         if plan.delay:
             await asyncio.sleep(plan.delay)
+        if gemini and plan.fail_status is not None:
+            return _google_error(plan.fail_status, plan.retry_after, model)
         if plan.fail_status == 429 and plan.retry_after is not None:
             return _json(
                 {
@@ -784,6 +789,75 @@ async def anthropic_messages(request: web.Request, body: dict, post: Any, model:
     return await _stream(request, events, plan.stream_chunk_delay)
 
 
+GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
+GOOGLE_STATUS |= {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
+def _google_error(status: int, retry_after: float | None, model: str, message: str = "fake failure") -> web.Response:
+    if status == 429:
+        message = f"Resource has been exhausted for {model} (fake upstream)."
+    headers = {"Retry-After": _format_seconds(retry_after)} if retry_after is not None else None
+    body = {"error": {"code": status, "message": message, "status": GOOGLE_STATUS.get(status, "UNKNOWN")}}
+    return _json(body, status=status, headers=headers)
+
+
+def _gemini_text(contents: Any) -> int:
+    """Words in Gemini ``contents`` (a list of ``{"role", "parts": [{"text"}]}``)."""
+    total = 0
+    for content in contents if isinstance(contents, list) else [contents]:
+        if isinstance(content, dict):
+            total += sum(_words(part.get("text")) for part in content.get("parts") or [] if isinstance(part, dict))
+    return max(1, total)
+
+
+def _gemini_usage(prompt: int, candidates: int) -> dict[str, int]:
+    return {"promptTokenCount": prompt, "candidatesTokenCount": candidates, "totalTokenCount": prompt + candidates}
+
+
+def _gemini_chunk(text: str, model: str, usage: dict[str, int], finish: str | None = None) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    return {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": "fake"}
+
+
+@endpoint
+async def gemini(request: web.Request, body: dict, post: Any, model: str, plan: Plan) -> web.StreamResponse:
+    """Google AI Studio's ``models/{model}:{method}`` calls, in its shapes."""
+    method = request.match_info["method"]
+    if method in {"generateContent", "streamGenerateContent"}:
+        prompt = _gemini_text(body.get("contents"))
+        if isinstance(system := body.get("systemInstruction") or body.get("system_instruction"), dict):
+            prompt += _gemini_text([system])
+        chunks = _reply_chunks(model, plan)
+        if method == "generateContent":
+            return _json(_gemini_chunk("".join(chunks), model, _gemini_usage(prompt, len(chunks)), "STOP"))
+        if request.query.get("alt") != "sse":
+            return _google_error(400, None, model, "the fake streams only with alt=sse")
+        events = [
+            b"data: "
+            + dumps(_gemini_chunk(piece, model, _gemini_usage(prompt, i), "STOP" if last else None)).encode()
+            + b"\r\n\r\n"
+            for i, piece in enumerate(chunks, start=1)
+            for last in [i == len(chunks)]
+        ]
+        return await _stream(request, events, plan.stream_chunk_delay)
+    if method == "countTokens":
+        contents = body.get("contents") or (body.get("generateContentRequest") or {}).get("contents")
+        return _json({"totalTokens": _gemini_text(contents)})
+    if method == "embedContent":
+        text = " ".join(str(part.get("text", "")) for part in (body.get("content") or {}).get("parts") or [])
+        dimensions = int(body.get("outputDimensionality") or body.get("output_dimensionality") or 8)
+        return _json({"embedding": {"values": list(fake_vector(text, dimensions))}})
+    if method == "batchEmbedContents":
+        embeddings = []
+        for item in body.get("requests") or []:
+            text = " ".join(str(part.get("text", "")) for part in (item.get("content") or {}).get("parts") or [])
+            embeddings.append({"values": list(fake_vector(text, int(item.get("outputDimensionality") or 8)))})
+        return _json({"embeddings": embeddings})
+    return _google_error(404, None, model, f"fake upstream has no Gemini method {method}")
+
+
 def _known_models(state: State) -> list[str]:
     with state.lock:
         names = set(state.hits) | set(state.configs)
@@ -873,6 +947,7 @@ def create_app(*, state: State | None = None, max_requests: int = 1000) -> web.A
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/v1/models/{model}", retrieve_model)
     app.router.add_get("/v1beta/models", list_gemini_models)
+    app.router.add_post(r"/v1beta/models/{model:[^/:]+}:{method:[a-zA-Z]+}", gemini)
     app.router.add_post("/_control", control)
     app.router.add_post("/_reset", reset)
     app.router.add_get("/_stats", stats)
