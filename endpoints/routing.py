@@ -7,16 +7,38 @@ with its ``weight`` and its priority as ``order``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from catalog import services as catalog
 from endpoints.models import Endpoint, EndpointModel
 from endpoints.validation import ALLOWED_LITELLM_PARAMS
+from gatewaylib.endpoint_types import TYPES
 from gatewaylib.scrub import Scrubber
 from keys.crypto import SecretDecryptionError
 
 # Deployment parameters only LiteLLM's Router enforces (it counts them on the calls it makes itself).
 ROUTER_LIMITS = frozenset({"rpm", "tpm", "max_parallel_requests"})
+
+
+def passes_through(wire: str, provider: str, params: Mapping[str, Any]) -> bool:
+    """Whether a model can serve a provider's own API (Gemini's) passed through unchanged.
+
+    It must be that provider's model (LiteLLM's Router has no call that
+    translates such an API), with no limit that only the Router counts.
+    """
+    return provider == wire and not (ROUTER_LIMITS & params.keys())
+
+
+def native_apis(endpoint_type: str, models: Iterable[EndpointModel]) -> list[str]:
+    """The provider APIs that reach an endpoint only passed through (Gemini's), and only when every model can."""
+    models = list(models)
+    wires = {route.wire for route in TYPES[endpoint_type].routes if not route.router_method}
+    return [
+        wire
+        for wire in sorted(wires)
+        if models and all(passes_through(wire, model.provider, model.litellm_params) for model in models)
+    ]
 
 
 class RouterConfigError(Exception):

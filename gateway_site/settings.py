@@ -311,12 +311,14 @@ LOGGING = {
         "secrets": {"()": "gatewaylib.scrub.SecretLogFilter"},
         # 403/404/405/409 are one line, not a traceback.
         "expected_refusals": {"()": "gatewaylib.logs.ExpectedRefusalFilter"},
+        # A gateway token in a URL (Gemini's ?key=) is withheld from access-log lines.
+        "key_in_url": {"()": "gatewaylib.logs.KeyInUrlFilter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": GATEWAY_LOG_FORMAT,
-            "filters": ["expected_refusals", "secrets"],
+            "filters": ["expected_refusals", "key_in_url", "secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -10,7 +10,9 @@ schemas stay in ``proxy.allowlist`` (they are big) but are keyed through
 Each type's first route is named after the type: it is the route its
 ``/gateway/<name>/invocations`` URL takes, and the one a wrongly routed call
 is pointed to. Further routes are other public APIs for the same type
-(Anthropic's Messages API for chat).
+(Anthropic's Messages API for chat; Google's Gemini API for chat and
+embedding, whose URLs carry the endpoint's name where Gemini expects the
+model's).
 
 No Django and no models here: the catalog, the endpoints app and the proxy
 all read it.
@@ -25,7 +27,15 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-OPENAI, ANTHROPIC = "openai", "anthropic"
+OPENAI, ANTHROPIC, GEMINI = "openai", "anthropic", "gemini"
+
+# Gemini's REST layout under the gateway's ``/gemini`` prefix: the endpoint's
+# name stands where Gemini puts the model's (``models/{model}:generateContent``).
+GEMINI_PREFIX = "/gemini"
+GEMINI_VERSION = "v1beta"
+ENDPOINT_PLACEHOLDER = "{endpoint}"
+# Where each provider-native API that is only passed through lives: its SDK's base URL, less the host.
+NATIVE_API_PREFIXES: Mapping[str, str] = MappingProxyType({GEMINI: GEMINI_PREFIX})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +43,8 @@ class Route:
     """One public URL of the proxy."""
 
     name: str
-    path: str
-    router_method: str  # the LiteLLM Router coroutine the translated path awaits
+    path: str  # a Gemini route's holds ``{endpoint}``: the endpoint is named in the URL, not the body
+    router_method: str  # the LiteLLM Router coroutine the translated path awaits ("": passthrough only)
     required: tuple[str, ...]  # the fields a body must have (the allowed ones are its allowlist schema)
     operation: str  # gen_ai.operation.name: the convention's value where one fits, else the route's name
     streams: bool = False  # takes ``"stream": true``
@@ -44,11 +54,28 @@ class Route:
     # the ``/v1`` their base URL ends with.
     passthrough: bool = False
     multipart: bool = False  # the body is multipart/form-data (a file upload), not JSON
+    native_method: str = ""  # the provider's method after the colon in its URL (Gemini's ``generateContent``)
+    always_streams: bool = False  # the route's answer is a stream whatever the body says (``streamGenerateContent``)
 
     @property
     def stream_usage_option(self) -> bool:
         """Streams report usage only when asked (OpenAI's ``stream_options.include_usage``)."""
         return self.streams and self.wire == OPENAI
+
+    @property
+    def names_endpoint_in_path(self) -> bool:
+        return ENDPOINT_PLACEHOLDER in self.path
+
+    def url_for(self, endpoint: str) -> str:
+        """The path (and query) a client calls this route at for ``endpoint``."""
+        path = self.path.replace(ENDPOINT_PLACEHOLDER, endpoint)
+        return path + "?alt=sse" if self.always_streams else path
+
+
+def _gemini(name: str, method: str, required: tuple[str, ...], operation: str, **flags: bool) -> Route:
+    """A Gemini API method, passed through to Gemini models only (LiteLLM's Router has no call for it)."""
+    path = f"{GEMINI_PREFIX}/{GEMINI_VERSION}/models/{ENDPOINT_PLACEHOLDER}:{method}"
+    return Route(name, path, "", required, operation, wire=GEMINI, passthrough=True, native_method=method, **flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +119,17 @@ ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
                 wire=ANTHROPIC,
                 passthrough=True,
             ),
+            _gemini("gemini_generate_content", "generateContent", ("contents",), "generate_content"),
+            _gemini(
+                "gemini_stream_generate_content",
+                "streamGenerateContent",
+                ("contents",),
+                "generate_content",
+                streams=True,
+                always_streams=True,
+            ),
+            # Free at Google: counted as a request, with no tokens billed.
+            _gemini("gemini_count_tokens", "countTokens", (), "gemini_count_tokens"),
         ),
         one_token_probe=True,
     ),
@@ -126,6 +164,8 @@ ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
                 operation="embeddings",
                 passthrough=True,
             ),
+            _gemini("gemini_embed_content", "embedContent", ("content",), "embeddings"),
+            _gemini("gemini_batch_embed_contents", "batchEmbedContents", ("requests",), "embeddings"),
         ),
         one_token_probe=True,
     ),
@@ -210,6 +250,10 @@ ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
 TYPES: Mapping[str, TypeEntry] = MappingProxyType({entry.value: entry for entry in ENDPOINT_TYPES})
 ROUTES: Mapping[str, Route] = MappingProxyType(
     {route.name: route for entry in ENDPOINT_TYPES for route in entry.routes}
+)
+# Gemini's method names (after the colon in its URLs) -> their routes.
+GEMINI_METHODS: Mapping[str, str] = MappingProxyType(
+    {route.native_method: route.name for route in ROUTES.values() if route.wire == GEMINI}
 )
 
 

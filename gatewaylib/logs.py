@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -26,6 +27,21 @@ class ExpectedRefusalFilter(logging.Filter):
         if getattr(record, "status_code", None) in EXPECTED_REFUSALS:
             record.exc_info = None
             record.exc_text = None
+        return True
+
+
+# Gemini's REST convention puts the API key in the URL (``?key=``); a gateway
+# token sent that way must not reach an access-log line.
+KEY_IN_URL = re.compile(r"(?<=[?&]key=)[^&\s\"']+")
+
+
+class KeyInUrlFilter(logging.Filter):
+    """Withhold the value of a ``key=`` query parameter in every line (uvicorn's access log prints URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "key=" in message:
+            record.msg, record.args = KEY_IN_URL.sub("[withheld]", message), ()
         return True
 
 

@@ -219,6 +219,46 @@ ANTHROPIC_MESSAGES: dict[str, Validator] = {
     "thinking": Obj({"type": Str(choices=("enabled", "disabled")), "budget_tokens": TOKENS}, required=("type",)),
 }
 
+
+# -- Google's Gemini API -----------------------------------------------------------
+# Gemini's REST API takes each field in camelCase or snake_case (its SDKs send
+# camelCase; its curl examples use both). The body never names a model (the
+# URL does) or a credential, and nothing in it changes where a request goes.
+def _both_cases(fields: dict[str, Validator]) -> dict[str, Validator]:
+    snake = {"".join(f"_{c.lower()}" if c.isupper() else c for c in name): rule for name, rule in fields.items()}
+    return {**fields, **snake}
+
+
+GEMINI_PART = Obj()  # text, inlineData, fileData, functionCall, ...: the provider checks its own parts
+GEMINI_CONTENT = Obj({"role": Str(choices=("user", "model", "function", "tool")), "parts": Arr(GEMINI_PART)})
+GEMINI_GENERATE: dict[str, Validator] = _both_cases(
+    {
+        "contents": Arr(GEMINI_CONTENT),
+        "systemInstruction": GEMINI_CONTENT,
+        "generationConfig": OBJECT,
+        "safetySettings": Arr(OBJECT),
+        "tools": Arr(OBJECT),
+        "toolConfig": OBJECT,
+        "cachedContent": TEXT,
+    }
+)
+GEMINI_COUNT_TOKENS: dict[str, Validator] = _both_cases(
+    {"contents": Arr(GEMINI_CONTENT), "generateContentRequest": Obj(_both_cases({"contents": Arr(GEMINI_CONTENT)}))}
+)
+GEMINI_EMBED_FIELDS: dict[str, Validator] = _both_cases(
+    {
+        "content": GEMINI_CONTENT,
+        "taskType": TEXT,
+        "title": TEXT,
+        "outputDimensionality": Int(1, 16_384),
+    }
+)
+GEMINI_EMBED: dict[str, Validator] = GEMINI_EMBED_FIELDS
+# Each request names the model again: the gateway puts the provider's there.
+GEMINI_BATCH_EMBED: dict[str, Validator] = {
+    "requests": Arr(Obj({**GEMINI_EMBED_FIELDS, "model": TEXT}, required=("content",), closed=True)),
+}
+
 # Keyed through the registry: a route added there without a table here (or
 # the other way round) fails at import.
 SCHEMAS: dict[str, dict[str, Validator]] = per_route(
@@ -232,6 +272,11 @@ SCHEMAS: dict[str, dict[str, Validator]] = per_route(
         "moderation": MODERATION,
         "rerank": RERANK,
         "anthropic_messages": ANTHROPIC_MESSAGES,
+        "gemini_generate_content": GEMINI_GENERATE,
+        "gemini_stream_generate_content": GEMINI_GENERATE,
+        "gemini_count_tokens": GEMINI_COUNT_TOKENS,
+        "gemini_embed_content": GEMINI_EMBED,
+        "gemini_batch_embed_contents": GEMINI_BATCH_EMBED,
     },
     "allowlist schema",
 )

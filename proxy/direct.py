@@ -23,7 +23,7 @@ import aiohttp
 import orjson
 
 from gatewaylib import egress
-from gatewaylib.endpoint_types import ANTHROPIC
+from gatewaylib.endpoint_types import ANTHROPIC, GEMINI, OPENAI
 from gatewaylib.scrub import WITHHELD, Scrubber
 from proxy import errors
 from proxy.errors import ProxyError
@@ -53,9 +53,9 @@ class _Failed(Exception):
 async def dispatch(
     call: Call, endpoint: EndpointInfo, entry: RouterEntry, body: dict[str, Any], targets: Mapping[str, Upstream]
 ) -> Response:
-    anthropic = call.flavour == ANTHROPIC
-    payload = {name: value for name, value in body.items() if anthropic or name != "metadata"}
-    call.stream = bool(payload.get("stream"))
+    # OpenAI's ``metadata`` is for the gateway's records; Anthropic's is the provider's.
+    payload = {name: value for name, value in body.items() if call.flavour != OPENAI or name != "metadata"}
+    call.stream = call.spec.always_streams or bool(payload.get("stream"))
     wants_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
     if call.stream and call.spec.stream_usage_option:
         # Always ask for usage so streams are metered; the usage chunk reaches
@@ -95,10 +95,15 @@ async def _pick(entry: RouterEntry, name: str, excluded: list[str], last: _Faile
 async def _attempt(
     call: Call, upstream: Upstream, payload: dict[str, Any], scrubber: Scrubber, wants_usage: bool
 ) -> Response:
-    payload["model"] = upstream.model
+    _name_model(payload, upstream)
+    try:
+        data = orjson.dumps(payload)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits in a field the allowlist leaves open
+        message = "The request body holds an integer that does not fit in 64 bits."
+        raise ProxyError(400, message, code="invalid_json") from None
     try:
         response = await egress.session().post(
-            upstream.url, data=orjson.dumps(payload), headers=upstream.headers, timeout=upstream.timeout
+            upstream.url, data=data, headers=upstream.headers, timeout=upstream.timeout
         )
     except egress.EgressRefused as exc:
         raise _Failed(ProxyError(502, exc.reason, code="destination_refused"), 502) from None
@@ -110,8 +115,16 @@ async def _attempt(
         raise await _refusal(response, scrubber)
     call.serve(upstream.deployment_id)
     if call.stream:
-        return _relay(call, response, scrubber, wants_usage, upstream.anthropic)
-    return await _complete(call, response, upstream.anthropic)
+        return _relay(call, response, scrubber, wants_usage, upstream.wire)
+    return await _complete(call, response, upstream.wire)
+
+
+def _name_model(payload: dict[str, Any], upstream: Upstream) -> None:
+    """Put the provider's model name where its API reads it (Gemini's URL already holds it)."""
+    if upstream.wire != GEMINI:
+        payload["model"] = upstream.model
+    elif "requests" in payload:  # batchEmbedContents names the model in every request too
+        payload["requests"] = [{**item, "model": f"models/{upstream.model}"} for item in payload["requests"]]
 
 
 async def _refusal(response: aiohttp.ClientResponse, scrubber: Scrubber) -> Exception:
@@ -140,7 +153,7 @@ def _provider_message(raw: bytes) -> str:
     return raw.decode(errors="replace")
 
 
-async def _complete(call: Call, response: aiohttp.ClientResponse, anthropic: bool) -> Response:
+async def _complete(call: Call, response: aiohttp.ClientResponse, wire: str) -> Response:
     try:
         body = await response.read()
     except (aiohttp.ClientError, TimeoutError):
@@ -149,12 +162,12 @@ async def _complete(call: Call, response: aiohttp.ClientResponse, anthropic: boo
         response.release()
     content_type = response.headers.get("content-type", "application/json")
     if content_type.startswith("application/json"):
-        _count(call, body, anthropic)
+        _count(call, body, wire)
     call.finish(200)
     return Response(status=200, body=body, content_type=content_type)
 
 
-def _count(call: Call, body: bytes, anthropic: bool) -> None:
+def _count(call: Call, body: bytes, wire: str) -> None:
     """Read the usage of a JSON answer or event (the only part of it the gateway reads)."""
     try:
         data = orjson.loads(body)
@@ -162,19 +175,26 @@ def _count(call: Call, body: bytes, anthropic: bool) -> None:
         return
     if not isinstance(data, dict):
         return
-    usage = data.get("usage") or (data.get("message") or {}).get("usage") if anthropic else data.get("usage")
+    if wire == GEMINI:
+        usage = data.get("usageMetadata")
+        names = ("promptTokenCount", "candidatesTokenCount")
+    elif wire == ANTHROPIC:
+        usage = data.get("usage") or (data.get("message") or {}).get("usage")
+        names = ("input_tokens", "output_tokens")
+    else:
+        usage = data.get("usage")
+        names = ("prompt_tokens", "completion_tokens")
     if isinstance(usage, dict):
-        prompt = usage.get("input_tokens" if anthropic else "prompt_tokens")
-        completion = usage.get("output_tokens" if anthropic else "completion_tokens")
+        prompt, completion = usage.get(names[0]), usage.get(names[1])
+        if wire == GEMINI and isinstance(usage.get("thoughtsTokenCount"), int):
+            completion = (completion or 0) + usage["thoughtsTokenCount"]  # Gemini bills thinking as output
         if isinstance(prompt, int) and prompt:
             call.prompt_tokens = prompt
         if isinstance(completion, int) and completion:
             call.completion_tokens = completion
 
 
-def _relay(
-    call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wants_usage: bool, anthropic: bool
-) -> Response:
+def _relay(call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wants_usage: bool, wire: str) -> Response:
     def closed() -> None:
         # Also when the stream was never read (the client left first): the
         # upstream connection goes back, and the request is still logged.
@@ -186,13 +206,13 @@ def _relay(
         status=200,
         content_type=response.headers.get("content-type", "text/event-stream"),
         headers=dict(STREAM_HEADERS),
-        stream=_events(call, response, scrubber, wants_usage, anthropic),
+        stream=_events(call, response, scrubber, wants_usage, wire),
         on_close=closed,
     )
 
 
 async def _events(
-    call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wants_usage: bool, anthropic: bool
+    call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wants_usage: bool, wire: str
 ) -> AsyncIterator[bytes]:
     """The provider's SSE events as they arrive; usage is read, and its own chunk dropped unless asked for."""
     status, error_type, message, pending = 200, "", "", b""
@@ -203,7 +223,7 @@ async def _events(
             pending += chunk
             while (end := _event_end(pending)) != -1:
                 event, pending = pending[:end], pending[end:]
-                if (kept := _pass(call, event, scrubber, wants_usage, anthropic)) is not None:
+                if (kept := _pass(call, event, scrubber, wants_usage, wire)) is not None:
                     yield kept
         if pending:
             yield pending
@@ -213,7 +233,7 @@ async def _events(
     except (aiohttp.ClientError, TimeoutError):
         error = ProxyError(502, "The provider's stream broke off.", code="provider_unreachable")
         status, error_type, message = error.status, error.code, error.message
-        yield error.event("anthropic" if anthropic else "openai")
+        yield error.event(wire)
     finally:
         response.release()
         call.finish(status, error_type, message)
@@ -229,20 +249,18 @@ def _event_end(buffer: bytes) -> int:
     return end + 4 if end != -1 else -1
 
 
-def _pass(call: Call, event: bytes, scrubber: Scrubber, wants_usage: bool, anthropic: bool) -> bytes | None:
+def _pass(call: Call, event: bytes, scrubber: Scrubber, wants_usage: bool, wire: str) -> bytes | None:
     """The event as the client gets it (None to drop it)."""
-    if b'"usage"' in event:
+    if b'"usage' in event:  # OpenAI's and Anthropic's "usage", Gemini's "usageMetadata"
         for line in event.splitlines():
             if line.startswith(b"data:"):
-                _count(call, line[5:].strip(), anthropic)
-        if not anthropic and not wants_usage and b'"choices":[]' in event.replace(b" ", b""):
+                _count(call, line[5:].strip(), wire)
+        if wire == OPENAI and not wants_usage and b'"choices":[]' in event.replace(b" ", b""):
             return None  # the usage-only chunk the gateway asked for on its own account
     if b"error" in event:
         # A provider may echo the request, credential included, in an error event.
         scrubbed = scrubber.data(event)
         if scrubbed is None:
-            return ProxyError(502, f"The provider sent an error; {WITHHELD}.", code="provider_error").event(
-                "anthropic" if anthropic else "openai"
-            )
+            return ProxyError(502, f"The provider sent an error; {WITHHELD}.", code="provider_error").event(wire)
         return scrubbed
     return event

@@ -1,4 +1,4 @@
-"""Errors in the shapes clients expect: OpenAI's ``{"error": {...}}`` or Anthropic's.
+"""Errors in the shapes clients expect: OpenAI's ``{"error": {...}}``, Anthropic's or Google's.
 
 Provider failures are mapped from LiteLLM's exceptions to the right status
 (429 with Retry-After, 502/503/504), and their messages are scrubbed of any
@@ -34,6 +34,22 @@ ANTHROPIC_TYPES = {
     429: "rate_limit_error",
     529: "overloaded_error",
 }
+# google.rpc.Code names by HTTP status, as Google's APIs answer them.
+GOOGLE_STATUSES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "UNIMPLEMENTED",
+    409: "FAILED_PRECONDITION",
+    413: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    501: "UNIMPLEMENTED",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 
 
 class ProxyError(Exception):
@@ -55,6 +71,14 @@ class ProxyError(Exception):
         self.error_type = error_type
 
     def body(self, flavour: str = "openai") -> dict:
+        if flavour == "gemini":
+            # The gateway's own code goes where Google puts a machine-readable reason.
+            info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": self.code or "error"}
+            info["domain"] = "ai-gateway"
+            if self.param:
+                info["metadata"] = {"param": self.param}
+            status = GOOGLE_STATUSES.get(self.status, "INTERNAL")
+            return {"error": {"code": self.status, "message": self.message, "status": status, "details": [info]}}
         if flavour == "anthropic":
             kind = self.error_type or ANTHROPIC_TYPES.get(self.status, "api_error")
             return {"type": "error", "error": {"type": kind, "message": self.message}}

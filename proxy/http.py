@@ -22,6 +22,7 @@ class Request:
     path: str
     headers: dict[str, str]  # lower-case names
     body: bytes = b""
+    query: str = ""  # the raw query string (Gemini's routes read ``alt`` and ``key`` from it)
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ import time
 import uuid
 from io import BytesIO
 from typing import Any
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -24,7 +25,7 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from gateway_site.parsers import MAX_JSON_DEPTH, JSONTooDeep, strict_loads
 from gatewaylib.db import DatabaseUnavailable, run_in_thread
 from gatewaylib.drain import Ticket, drain
-from gatewaylib.endpoint_types import ROUTES
+from gatewaylib.endpoint_types import GEMINI, GEMINI_METHODS, GEMINI_PREFIX, ROUTES
 from gatewaylib.invalidation import watcher
 from proxy import direct, observe, translated
 from proxy.allowlist import check_fields
@@ -178,17 +179,37 @@ def token_from(headers: dict[str, str]) -> str | None:
     header = headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip()
-    return headers.get("x-api-key") or headers.get("api-key")
+    # Anthropic's SDKs send x-api-key, Azure's api-key, Google's x-goog-api-key.
+    return headers.get("x-api-key") or headers.get("api-key") or headers.get("x-goog-api-key")
+
+
+def _query(call: Call, name: str) -> str | None:
+    values = parse_qs(call.request.query).get(name) if call.request.query else None
+    return values[-1] if values else None
 
 
 async def authenticate(call: Call) -> Caller:
     raw = token_from(call.request.headers)
+    if not raw and call.flavour == GEMINI:
+        raw = _query(call, "key")  # Gemini's REST examples pass the key in the URL
     if not raw:
-        raise ProxyError(401, "Missing gateway token: send 'Authorization: Bearer <token>'.", code="missing_api_key")
+        raise ProxyError(401, _MISSING_TOKEN.get(call.flavour, _MISSING_TOKEN["openai"]), code="missing_api_key")
     caller = await state.caller(raw)
     if caller is None:
         raise ProxyError(401, "Invalid or expired gateway token.", code="invalid_api_key")
     return caller
+
+
+_MISSING_TOKEN = {
+    "openai": "Missing gateway token: send 'Authorization: Bearer <token>'.",
+    GEMINI: "Missing gateway token: send it as the API key ('x-goog-api-key: <token>').",
+}
+
+
+def check_query(call: Call) -> None:
+    """Gemini streams only as server-sent events here (its SDKs ask for them); its JSON-array stream is refused."""
+    if call.spec.always_streams and _query(call, "alt") != "sse":
+        raise ProxyError(400, f"Add ?alt=sse: {call.request.path} streams as server-sent events.", code="invalid_alt")
 
 
 async def read_body(call: Call) -> dict[str, Any]:
@@ -340,6 +361,7 @@ async def _serve(call: Call, route: str | None, endpoint_name: str | None) -> Re
         if endpoint_name is not None:
             endpoint = await resolve(call, endpoint_name)
             call.use_route(route or endpoint.endpoint_type)
+            check_query(call)
             body = await read_body(call)
         else:
             body = await read_body(call)
@@ -366,10 +388,31 @@ async def _serve(call: Call, route: str | None, endpoint_name: str | None) -> Re
 async def dispatch(call: Call, endpoint: EndpointInfo, body: dict[str, Any]) -> Response:
     """The direct path when every deployment speaks the client's format, LiteLLM's translation otherwise."""
     entry = await state.router(endpoint)
-    targets = entry.targets(call.route) if settings.GATEWAY_DIRECT_PATH else None
+    passthrough_only = not call.spec.router_method
+    targets = entry.targets(call.route) if settings.GATEWAY_DIRECT_PATH or passthrough_only else None
     if targets is not None:
         return await direct.dispatch(call, endpoint, entry, body, targets)
+    if passthrough_only:
+        raise not_passthrough(call, endpoint)
     return await translated.dispatch(call, endpoint, entry, body)
+
+
+def not_passthrough(call: Call, endpoint: EndpointInfo) -> ProxyError:
+    """A provider's own API (Gemini's) reaches that provider's models only: LiteLLM's Router cannot translate it."""
+    provider = call.spec.wire.capitalize()
+    message = (
+        f"'{endpoint.name}' cannot take {provider} API calls: every model of it must be a {provider} model "
+        f"without rpm/tpm limits of its own. Call it at {ROUTE_PATHS[endpoint.endpoint_type]} instead."
+    )
+    return ProxyError(400, message, code="not_passthrough")
+
+
+async def handle_gemini(request: Request, endpoint_name: str, method: str) -> Response:
+    """``/gemini/<version>/models/<endpoint>:<method>``: Gemini's own API, passed through to Gemini models."""
+    route = GEMINI_METHODS.get(method)
+    if route is None:
+        return unknown_route(request)
+    return await handle(request, route, endpoint_name=endpoint_name)
 
 
 # -- GET /v1/models ----------------------------------------------------------------
@@ -402,6 +445,7 @@ def _usable_endpoints(user_id: int) -> list[tuple[str, float]]:
 
 
 def unknown_route(request: Request) -> Response:
+    flavour = GEMINI if request.path.startswith(GEMINI_PREFIX + "/") else "openai"
     if drain.draining:
-        return shutting_down().response()
-    return ProxyError(404, f"Unknown API route: {request.path}", code="unknown_url").response()
+        return shutting_down().response(flavour)
+    return ProxyError(404, f"Unknown API route: {request.path}", code="unknown_url").response(flavour)

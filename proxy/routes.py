@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from gatewaylib.endpoint_types import ENDPOINT_TYPES, ROUTES
+from gatewaylib.endpoint_types import ENDPOINT_TYPES, GEMINI_PREFIX, ROUTES
 
 # Read from the registry (gatewaylib.endpoint_types), under the names the proxy's modules use:
 # which endpoint type each route calls, where it is served, and the Router method it awaits.
 ROUTE_TYPES = {route.name: entry.value for entry in ENDPOINT_TYPES for route in entry.routes}
 ROUTE_PATHS = {name: route.path for name, route in ROUTES.items()}
 ROUTER_METHODS = {name: route.router_method for name, route in ROUTES.items()}
+# Gemini's URLs: any API version its SDKs use, the endpoint where the model goes, then the method.
+GEMINI_PATH = re.compile(
+    "^"
+    + re.escape(GEMINI_PREFIX)
+    + r"/(?:v1|v1beta|v1alpha)/models/(?P<endpoint>[-a-zA-Z0-9_]+):(?P<method>[a-zA-Z]+)$"
+)
 
 SPEECH_CONTENT_TYPES = {
     "mp3": "audio/mpeg",

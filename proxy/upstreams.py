@@ -4,9 +4,11 @@ A deployment is *direct* for a route when the client's format is its
 provider's own: OpenAI-format routes to OpenAI and the providers that speak
 OpenAI's API (groq, mistral, deepseek, together_ai, fireworks_ai, xai,
 openrouter, perplexity, cerebras, deepinfra, self-hosted vLLM, Ollama's
-``/v1``, LM Studio, llamafile), Azure OpenAI with its own URL scheme, and
-Anthropic's ``/v1/messages`` to Anthropic. Every other pair (OpenAI format to
-Anthropic, Bedrock, Vertex, ...) is *translated*: LiteLLM converts it.
+``/v1``, LM Studio, llamafile), Azure OpenAI with its own URL scheme,
+Anthropic's ``/v1/messages`` to Anthropic, and Gemini's API to Gemini (the
+only way it is served: LiteLLM's Router has no call for it). Every other pair
+(OpenAI format to Anthropic, Bedrock, Vertex, ...) is *translated*: LiteLLM
+converts it.
 
 The URL and headers (the key's secret among them) are built here from the
 deployment LiteLLM's Router was given, so both paths send the secret to the
@@ -22,9 +24,9 @@ from typing import Any
 import aiohttp
 from django.conf import settings
 
-from endpoints.routing import ROUTER_LIMITS
-from gatewaylib.endpoint_types import ANTHROPIC, OPENAI, ROUTES
-from gatewaylib.provider_apis import ANTHROPIC_BASE, ANTHROPIC_VERSION, OPENAI_COMPATIBLE, openai_base
+from endpoints.routing import ROUTER_LIMITS, passes_through
+from gatewaylib.endpoint_types import ANTHROPIC, GEMINI, GEMINI_VERSION, OPENAI, ROUTES
+from gatewaylib.provider_apis import ANTHROPIC_BASE, ANTHROPIC_VERSION, GEMINI_BASE, OPENAI_COMPATIBLE, openai_base
 from keys.models import NO_SECRET
 
 # The OpenAI-format routes the direct path may forward, and their paths
@@ -48,7 +50,7 @@ class Upstream:
     model: str  # the provider's model name, which replaces the client's ``model``
     headers: Mapping[str, str]
     timeout: aiohttp.ClientTimeout
-    anthropic: bool = False
+    wire: str = OPENAI  # the API it speaks: where its usage is and what its events look like
 
     def __repr__(self) -> str:  # the headers hold the secret
         return f"<Upstream {self.deployment_id} {self.url}>"
@@ -73,6 +75,8 @@ def upstream_for(route: str, deployment: Mapping[str, Any]) -> Upstream | None:
     params, info = deployment["litellm_params"], deployment["model_info"]
     provider, model = info["provider"], info["model_name"]
     common = {"deployment_id": info["id"], "model": model, "timeout": _timeout(params)}
+    if ROUTES[route].wire == GEMINI:
+        return _gemini(route, provider, params, common)
     if ROUTES[route].wire == ANTHROPIC:
         if provider != "anthropic":
             return None
@@ -81,7 +85,7 @@ def upstream_for(route: str, deployment: Mapping[str, Any]) -> Upstream | None:
         headers = {"Content-Type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
         if (secret := params.get("api_key")) and secret != NO_SECRET:
             headers["x-api-key"] = secret
-        return Upstream(url=url, headers=headers, anthropic=True, **common)
+        return Upstream(url=url, headers=headers, wire=ANTHROPIC, **common)
     path = OPENAI_PATHS.get(route)
     if path is None:
         return None
@@ -91,6 +95,18 @@ def upstream_for(route: str, deployment: Mapping[str, Any]) -> Upstream | None:
         return None
     base = openai_base(provider, params)
     return Upstream(url=base + path, headers=_bearer(params), **common) if base else None
+
+
+def _gemini(route: str, provider: str, params: Mapping[str, Any], common: dict[str, Any]) -> Upstream | None:
+    if not passes_through(GEMINI, provider, params):
+        return None
+    spec = ROUTES[route]
+    base = (params.get("api_base") or GEMINI_BASE).rstrip("/")
+    url = f"{base}/{GEMINI_VERSION}/models/{common['model']}:{spec.native_method}"
+    headers = {"Content-Type": "application/json"}
+    if (secret := params.get("api_key")) and secret != NO_SECRET:
+        headers["x-goog-api-key"] = secret
+    return Upstream(url=url + "?alt=sse" if spec.always_streams else url, headers=headers, wire=GEMINI, **common)
 
 
 def _azure(route: str, path: str, params: Mapping[str, Any], common: dict[str, Any]) -> Upstream | None:

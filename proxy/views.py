@@ -17,7 +17,8 @@ from proxy.http import Request, Response
 
 def to_request(request: HttpRequest) -> Request:
     headers = {name.lower(): value for name, value in request.headers.items()}
-    return Request(method=request.method or "GET", path=request.path, headers=headers, body=request.body)
+    query = request.META.get("QUERY_STRING", "")
+    return Request(method=request.method or "GET", path=request.path, headers=headers, body=request.body, query=query)
 
 
 def to_django(response: Response) -> HttpResponse:
@@ -56,6 +57,12 @@ def route_view(route: str):
 async def invocations(request: HttpRequest, endpoint_name: str) -> HttpResponse:
     """The endpoint's own URL: dispatches by the endpoint's type."""
     return to_django(await pipeline.handle(to_request(request), None, endpoint_name=endpoint_name))
+
+
+@csrf_exempt
+async def gemini(request: HttpRequest, endpoint: str, method: str) -> HttpResponse:
+    """Gemini's own API for an endpoint (``/gemini/v1beta/models/<endpoint>:<method>``)."""
+    return to_django(await pipeline.handle_gemini(to_request(request), endpoint, method))
 
 
 @csrf_exempt

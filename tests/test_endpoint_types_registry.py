@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from django.urls import reverse
+from django.urls import resolve, reverse
 from litellm import Router
 
 from catalog import model_map
@@ -20,7 +20,16 @@ from endpoints.models import EndpointType
 from endpoints.validation import ENDPOINT_MODES
 from endpoints.views.snippets import EXAMPLES
 from fakeupstream.server import create_app
-from gatewaylib.endpoint_types import ANTHROPIC, ENDPOINT_TYPES, OPENAI, ROUTES, TYPES, per_route
+from gatewaylib.endpoint_types import (
+    ANTHROPIC,
+    ENDPOINT_TYPES,
+    GEMINI,
+    GEMINI_METHODS,
+    OPENAI,
+    ROUTES,
+    TYPES,
+    per_route,
+)
 from proxy import allowlist, asgi, observe, upstreams
 from proxy import routes as proxy_routes
 
@@ -35,7 +44,10 @@ def test_types_and_routes_are_unique():
     assert list(ROUTES) == ROUTE_NAMES  # no route name used twice
     paths = [route.path for route in ROUTES.values()]
     assert len(set(paths)) == len(paths)
-    assert all(path.startswith("/v1/") for path in paths)
+    gemini = [route.path for route in ROUTES.values() if route.wire == GEMINI]
+    assert all(path.startswith("/gemini/v1beta/models/{endpoint}:") for path in gemini)
+    assert all(path.startswith("/v1/") for path in set(paths) - set(gemini))
+    assert list(GEMINI_METHODS.values()) == [route.name for route in ROUTES.values() if route.wire == GEMINI]
 
 
 @pytest.mark.parametrize("entry", ENDPOINT_TYPES, ids=lambda entry: entry.value)
@@ -52,9 +64,14 @@ def test_each_type_is_served_by_its_own_mode_and_only_modes_the_catalog_knows(en
 
 @pytest.mark.parametrize("route", ROUTES.values(), ids=lambda route: route.name)
 def test_each_route_names_a_router_coroutine_a_wire_format_and_required_fields(route):
-    assert inspect.iscoroutinefunction(getattr(Router, route.router_method))
-    assert route.wire in (OPENAI, ANTHROPIC)
-    assert route.required and route.operation
+    assert route.wire in (OPENAI, ANTHROPIC, GEMINI)
+    if route.wire == GEMINI:
+        # The Router has no call for Gemini's API: it is passed through, to Gemini models only.
+        assert (route.router_method, route.passthrough, route.native_method) == ("", True, route.path.split(":")[-1])
+    else:
+        assert inspect.iscoroutinefunction(getattr(Router, route.router_method))
+    assert isinstance(route.required, tuple) and route.operation
+    assert route.required or route.name == "gemini_count_tokens"  # it takes contents or a whole request
 
 
 def test_per_route_refuses_a_table_missing_a_route_or_naming_an_unknown_one():
@@ -106,7 +123,8 @@ def test_each_allowlist_schema_holds_its_required_fields_and_stream_only_if_it_s
     schema = allowlist.SCHEMAS[route.name]
     assert set(route.required) <= set(schema)
     assert allowlist.REQUIRED_FIELDS[route.name] == route.required
-    assert ("stream" in schema) == route.streams
+    # A stream is asked for with a field, except where the URL asks (streamGenerateContent).
+    assert ("stream" in schema) == (route.streams and not route.always_streams)
 
 
 def test_the_direct_path_forwards_the_passthrough_openai_routes_at_their_public_path():
@@ -118,15 +136,26 @@ def test_the_direct_path_forwards_the_passthrough_openai_routes_at_their_public_
 
 
 def test_every_route_is_mounted_under_asgi_and_django_at_its_path():
-    assert {route.path: name for name, route in ROUTES.items()} == asgi.ROUTES
-    for name, route in ROUTES.items():
-        assert reverse(f"proxy:{name}") == route.path
+    fixed = {name: route for name, route in ROUTES.items() if not route.names_endpoint_in_path}
+    assert {route.path: name for name, route in fixed.items()} == asgi.ROUTES
+    for name, route in fixed.items():
+        assert reverse(f"proxy:{name}") == route.path == route.url_for("ignored")
+    for name, route in ROUTES.items() - fixed.items():
+        url = route.url_for("my-endpoint")
+        match = proxy_routes.GEMINI_PATH.match(url.split("?")[0])
+        assert (match["endpoint"], GEMINI_METHODS[match["method"]]) == ("my-endpoint", name)
+        found = resolve(url.split("?")[0])
+        assert (found.view_name, found.kwargs) == (
+            "proxy:gemini",
+            {"endpoint": "my-endpoint", "method": match["method"]},
+        )
 
 
 def test_the_fake_upstream_answers_every_route_path():
     # Without its own handler a path falls to the catch-all, and the route's tests cannot pass.
     served = {resource.canonical for resource in create_app().router.resources()}
-    assert {route.path for route in ROUTES.values()} <= served
+    assert {route.path for route in ROUTES.values() if route.wire != GEMINI} <= served
+    assert "/v1beta/models/{model}:{method}" in served  # every Gemini method, by name
 
 
 def test_every_type_has_a_usage_example_at_its_route():

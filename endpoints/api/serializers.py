@@ -9,8 +9,10 @@ from rest_framework import serializers
 
 from endpoints import request_log, services, transfer
 from endpoints.models import Binding, Endpoint, EndpointModel, RequestLog, Revision
+from endpoints.routing import native_apis
 from endpoints.transfer.base import REPORT_LEVELS
 from endpoints.validation import ModelSpec
+from gatewaylib.endpoint_types import NATIVE_API_PREFIXES
 
 
 class EndpointModelSerializer(serializers.ModelSerializer):
@@ -55,6 +57,10 @@ class EndpointSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     models = EndpointModelSerializer(many=True)
     url = serializers.SerializerMethodField()
+    native_api_urls = serializers.SerializerMethodField(
+        help_text="Base URLs of the provider SDKs that reach this endpoint too (``gemini``: google-genai's "
+        "``base_url``, when every model is a Gemini model)."
+    )
     error = serializers.CharField(source="last_error", read_only=True)
     start_check = ProbeResultSerializer(
         many=True, read_only=True, help_text="The last start's probe of each model (GATEWAY_START_PROBES)."
@@ -77,6 +83,7 @@ class EndpointSerializer(serializers.ModelSerializer):
             "error",
             "start_check",
             "url",
+            "native_api_urls",
             "config_version",
             "created_by",
             "created_at",
@@ -93,6 +100,13 @@ class EndpointSerializer(serializers.ModelSerializer):
     def get_url(self, endpoint: Endpoint) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(endpoint.invocation_path) if request else endpoint.invocation_path
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string", "format": "uri"}})
+    def get_native_api_urls(self, endpoint: Endpoint) -> dict[str, str]:
+        """Base URLs of the provider SDKs that reach this endpoint too (``gemini``: google-genai's ``base_url``)."""
+        request = self.context.get("request")
+        paths = {wire: NATIVE_API_PREFIXES[wire] for wire in native_apis(endpoint.endpoint_type, endpoint.models.all())}
+        return {wire: request.build_absolute_uri(path) if request else path for wire, path in paths.items()}
 
     @staticmethod
     def _specs(models: list[dict[str, Any]] | None) -> list[ModelSpec] | None:

@@ -55,15 +55,16 @@ def _is_filtered(filters: EndpointFilterForm) -> bool:
 @require_GET
 def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     endpoint, access = endpoint_for(request, endpoint_id, Level.READ)
+    models = list(endpoint.models.select_related("key"))
     context = {
         **status_context(endpoint, access),
         **_activity_context(endpoint, access.level, request.user),
-        "models": endpoint.models.select_related("key"),
+        "models": models,
         "revisions": endpoint.revisions.select_related("created_by")[:HISTORY_LENGTH],
         "events": AuditEvent.objects.filter(object_type="endpoint", object_id=endpoint.pk)[:HISTORY_LENGTH],
         "bindings": endpoint.bindings.all(),
         "invocation_url": request.build_absolute_uri(endpoint.invocation_path),
-        "snippets": usage_snippets(endpoint, request),
+        "snippets": usage_snippets(endpoint, request, models),
         "proxy_path": TYPES[endpoint.endpoint_type].routes[0].path,  # where the playground sends its call
     }
     return render(request, "endpoints/detail.html", context)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from endpoints.routing import native_apis
+from gatewaylib.endpoint_types import GEMINI, GEMINI_VERSION, NATIVE_API_PREFIXES
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from endpoints.models import Endpoint
+    from endpoints.models import Endpoint, EndpointModel
 
 TOKEN_PLACEHOLDER = "<your gateway token>"
 
@@ -64,12 +67,33 @@ EXAMPLES: dict[str, tuple[str, dict, str]] = {
 }
 
 
-def usage_snippets(endpoint: Endpoint, request: HttpRequest) -> dict[str, str]:
-    """``{"curl": ..., "python": ..., "base_url": ...}`` for the endpoint's type."""
+# endpoint type -> the google-genai call, for the types Gemini's API serves.
+GEMINI_EXAMPLES: dict[str, str] = {
+    "chat": 'response = client.models.generate_content(model="{name}", contents="Hello!")\nprint(response.text)',
+    "embedding": 'result = client.models.embed_content(model="{name}", contents=["The quick brown fox"])\n'
+    "print(len(result.embeddings[0].values))",
+}
+
+
+def usage_snippets(endpoint: Endpoint, request: HttpRequest, models: list[EndpointModel]) -> dict[str, str]:
+    """``{"curl": ..., "python": ...}`` for the endpoint's type, and ``"gemini"`` where Gemini's API serves it."""
     path, body, sdk_call = EXAMPLES[endpoint.endpoint_type]
     url = request.build_absolute_uri(endpoint.invocation_path)
     base_url = request.build_absolute_uri("/v1")
-    return {"curl": _curl(url, body), "python": _python(endpoint.name, base_url, path, body, sdk_call)}
+    snippets = {"curl": _curl(url, body), "python": _python(endpoint.name, base_url, path, body, sdk_call)}
+    if GEMINI in native_apis(endpoint.endpoint_type, models):
+        gemini_base = request.build_absolute_uri(NATIVE_API_PREFIXES[GEMINI])
+        snippets["gemini"] = _gemini(endpoint.name, gemini_base, endpoint.endpoint_type)
+    return snippets
+
+
+def _gemini(name: str, base_url: str, endpoint_type: str) -> str:
+    return (
+        "from google import genai\nfrom google.genai import types\n\nclient = genai.Client(\n"
+        f'    api_key="{TOKEN_PLACEHOLDER}",\n'
+        f'    http_options=types.HttpOptions(base_url="{base_url}", api_version="{GEMINI_VERSION}"),\n)\n\n'
+        + GEMINI_EXAMPLES[endpoint_type].format(name=name)
+    )
 
 
 def _curl(url: str, body: dict) -> str:

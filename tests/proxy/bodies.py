@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 
+from gatewaylib.endpoint_types import GEMINI
+from gatewaylib.endpoint_types import ROUTES as REGISTRY
 from proxy.allowlist import REQUIRED_FIELDS, SCHEMAS
-from proxy.routes import ROUTE_PATHS, ROUTE_TYPES
+from proxy.routes import ROUTE_TYPES
 from proxy.validators import AnyOf, Arr, Bool, Int, Message, Num, Obj, Str, Upload, Validator
 
 ROUTES = tuple(SCHEMAS)
@@ -21,13 +23,21 @@ AUDIO = ("hello.wav", b"RIFF" + b"0" * 100, "audio/wav")
 
 
 def path(route: str) -> str:
-    return ROUTE_PATHS[route]
+    """Where ``route`` is called for the endpoint ``target`` (Gemini's URLs name it)."""
+    return REGISTRY[route].url_for(ENDPOINT)
+
+
+def names_model_in_body(route: str) -> bool:
+    return not REGISTRY[route].names_endpoint_in_path
 
 
 def endpoint_for(world, route: str):
     """A running endpoint named ``target`` that serves ``route`` through the fake upstream."""
     endpoint_type = ROUTE_TYPES[route]
-    if endpoint_type == "rerank":  # LiteLLM reranks through self-hosted providers, not openai
+    if REGISTRY[route].wire == GEMINI:  # Gemini's API passes through to Gemini models only
+        key = world.make_key("gemini", name="gemini", secret="AIza-gemini-secret-000111", api_base=world.upstream.url)
+        model = world.model(f"{endpoint_type}-model", key=key, provider="gemini")
+    elif endpoint_type == "rerank":  # LiteLLM reranks through self-hosted providers, not openai
         key = world.make_key("hosted_vllm", name="vllm", secret="sk-vllm-secret-000111")
         model = world.model("reranker", key=key, provider="hosted_vllm")
     else:
@@ -42,7 +52,7 @@ def post(gateway, world, route: str, body: dict[str, Any] | None = None, **kwarg
         fields = {k: v for k, v in body.items() if k != "file"}
         kwargs["data"], kwargs["files"] = {"model": ENDPOINT, **fields}, {"file": body.get("file", AUDIO)}
     elif body is not None:
-        kwargs["json"] = {"model": ENDPOINT, **body}
+        kwargs["json"] = {"model": ENDPOINT, **body} if names_model_in_body(route) else body
     return httpx.post(f"{gateway.url}{path(route)}", headers=headers, timeout=60, **kwargs)
 
 

@@ -3,8 +3,9 @@
 The routes come from ``proxy.routes.ROUTE_PATHS``, so a route added to the
 registry joins every test here; ``test_every_route_has_written_expectations``
 fails until the tables below say what the new route's public API takes.
-Those tables are written from the public API references (OpenAI's, and
-Anthropic's for ``/v1/messages``), not read from ``proxy/allowlist.py``:
+Those tables are written from the public API references (OpenAI's,
+Anthropic's for ``/v1/messages`` and Google's for the Gemini routes), not
+read from ``proxy/allowlist.py``:
 dropping a documented field from the allowlist, making a required field
 optional or letting a credential field through each fails here.
 
@@ -32,9 +33,27 @@ import pytest
 
 from proxy.allowlist import SCHEMAS
 from proxy.routes import ROUTE_PATHS
-from tests.proxy.bodies import AUDIO, ENDPOINT, endpoint_for, example
+from tests.proxy.bodies import AUDIO, ENDPOINT, endpoint_for, example, names_model_in_body, path
 
 ROUTES = tuple(ROUTE_PATHS)
+
+
+def proto_json(names: set[str]) -> set[str]:
+    """Google's REST APIs take each field under its lowerCamelCase JSON name or its proto (snake_case) name."""
+    return names | {"".join(f"_{c.lower()}" if c.isupper() else c for c in name) for name in names}
+
+
+GEMINI_GENERATE = proto_json(
+    {
+        "contents",
+        "tools",
+        "toolConfig",
+        "safetySettings",
+        "systemInstruction",
+        "generationConfig",
+        "cachedContent",
+    }
+)
 
 # The fields each route's public API documents, besides ``model`` (the endpoint's name here).
 DOCUMENTED: dict[str, set[str]] = {
@@ -120,6 +139,12 @@ DOCUMENTED: dict[str, set[str]] = {
     "audio_speech": {"input", "voice", "response_format", "speed", "instructions"},
     "moderation": {"input"},
     "rerank": {"query", "documents", "top_n", "return_documents", "max_chunks_per_doc"},
+    # Google's Gemini API reference (models.generateContent, countTokens, embedContent, batchEmbedContents).
+    "gemini_generate_content": GEMINI_GENERATE,
+    "gemini_stream_generate_content": GEMINI_GENERATE,
+    "gemini_count_tokens": proto_json({"contents", "generateContentRequest"}),
+    "gemini_embed_content": proto_json({"content", "taskType", "title", "outputDimensionality"}),
+    "gemini_batch_embed_contents": {"requests"},
 }
 
 # The fields a body must have.
@@ -133,6 +158,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "audio_speech": ("input", "voice"),
     "moderation": ("input",),
     "rerank": ("query", "documents"),
+    "gemini_generate_content": ("contents",),
+    "gemini_stream_generate_content": ("contents",),
+    "gemini_count_tokens": (),  # contents, or a whole generateContentRequest
+    "gemini_embed_content": ("content",),
+    "gemini_batch_embed_contents": ("requests",),
 }
 
 # Where the client speaks Anthropic's API (and so gets Anthropic's error shape).
@@ -172,6 +202,10 @@ PROVIDER_REFUSES: dict[tuple[str, str], tuple[Any, str]] = {
 
 def refusal(route: str, message: str, param: str, code: str) -> dict[str, Any]:
     """The exact 400 body of ``route``'s API for a refused field."""
+    if path(route).startswith("/gemini/"):  # google.rpc.Status, the reason where Google puts it
+        info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": code, "domain": "ai-gateway"}
+        info["metadata"] = {"param": param}
+        return {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT", "details": [info]}}
     if ROUTE_PATHS[route] in ANTHROPIC_PATHS:
         return {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
     return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
@@ -197,8 +231,10 @@ def required_body(route: str) -> dict[str, Any]:
 
 def send(gateway, world, route: str, body: dict[str, Any]) -> httpx.Response:
     """POST ``body`` to the route's URL as alice: JSON, or multipart with its ``file`` as the file part."""
-    url = f"{gateway.url}{ROUTE_PATHS[route]}"
+    url = f"{gateway.url}{path(route)}"
     headers = {"Authorization": f"Bearer {world.token(world.alice)}"}
+    if not names_model_in_body(route):  # Gemini's URL names the endpoint
+        return httpx.post(url, headers=headers, json=body, timeout=60)
     if ROUTE_PATHS[route] not in MULTIPART_PATHS:
         return httpx.post(url, headers=headers, json={"model": ENDPOINT, **body}, timeout=60)
     data: dict[str, Any] = {"model": ENDPOINT}

@@ -551,3 +551,58 @@ def test_the_endpoint_forms_summary_names_the_model_row_of_each_problem(as_user,
     assert '<a href="#id_name">Name: This field is required.</a>' in summary
     assert '<a href="#id_models-1-model_name">Model 2, model' in summary
     assert "add up to 1" in summary or "sum" in summary  # the weights' problem is listed too
+
+
+# -- Gemini's own API ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gemini_key(alice):
+    return key_services.create_key(actor=alice, name="gemini", provider="gemini", secret="AIza-gemini-0000")
+
+
+def _gemini_endpoint(alice, gemini_key, endpoint_type="chat", model_name="gemini-2.5-flash", **params):
+    spec = ModelSpec(provider="gemini", model_name=model_name, key_id=gemini_key.public_id, litellm_params=params)
+    return services.create_endpoint(actor=alice, name="ask", endpoint_type=endpoint_type, models=[spec])
+
+
+GEMINI_CHAT_SNIPPET = """from google import genai
+from google.genai import types
+
+client = genai.Client(
+    api_key="<your gateway token>",
+    http_options=types.HttpOptions(base_url="http://testserver/gemini", api_version="v1beta"),
+)
+
+response = client.models.generate_content(model="ask", contents="Hello!")
+print(response.text)"""
+
+
+def test_an_endpoint_of_gemini_models_shows_how_to_call_it_with_googles_sdk(as_user, alice, gemini_key):
+    page = as_user(alice).get(url(_gemini_endpoint(alice, gemini_key))).content.decode()
+
+    assert 'id="tab-gemini"' in page and "Python (Gemini SDK)" in page
+    assert f"<pre><code>{GEMINI_CHAT_SNIPPET}</code></pre>" in html.unescape(page)
+
+
+def test_the_gemini_example_of_an_embedding_endpoint_embeds(as_user, alice, gemini_key):
+    endpoint = _gemini_endpoint(alice, gemini_key, endpoint_type="embedding", model_name="gemini-embedding-001")
+    page = html.unescape(as_user(alice).get(url(endpoint)).content.decode())
+
+    assert 'result = client.models.embed_content(model="ask", contents=["The quick brown fox"])' in page
+
+
+@pytest.mark.parametrize("why", ["another provider", "a router-counted limit"])
+def test_no_gemini_example_where_the_gemini_api_would_be_refused(as_user, alice, gemini_key, openai_key, why):
+    if why == "another provider":
+        models = [
+            ModelSpec(provider="gemini", model_name="gemini-2.5-flash", key_id=gemini_key.public_id),
+            ModelSpec(provider="openai", model_name="gpt-4o", key_id=openai_key.public_id, priority=2),
+        ]
+        endpoint = services.create_endpoint(actor=alice, name="ask", endpoint_type="chat", models=models)
+    else:
+        endpoint = _gemini_endpoint(alice, gemini_key, rpm=10)
+    page = as_user(alice).get(url(endpoint)).content.decode()
+
+    assert "Python (Gemini SDK)" not in page and "genai" not in page
+    assert "Python (OpenAI SDK)" in page
