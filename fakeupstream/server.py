@@ -858,6 +858,16 @@ async def gemini(request: web.Request, body: dict, post: Any, model: str, plan: 
     return _google_error(404, None, model, f"fake upstream has no Gemini method {method}")
 
 
+@endpoint
+async def oauth_token(request: web.Request, body: dict, post: Any, model: str, plan: Plan) -> web.StreamResponse:
+    """Google's OAuth token endpoint for a service account's JWT-bearer grant (the assertion is not verified)."""
+    if post is None or post.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+        return _json({"error": "unsupported_grant_type"}, status=400)
+    if str(post.get("assertion") or "").count(".") != 2:
+        return _json({"error": "invalid_grant", "error_description": "Invalid JWT."}, status=400)
+    return _json({"access_token": f"ya29.fake-token-{plan.seq}", "expires_in": 3599, "token_type": "Bearer"})
+
+
 def _known_models(state: State) -> list[str]:
     with state.lock:
         names = set(state.hits) | set(state.configs)
@@ -948,6 +958,11 @@ def create_app(*, state: State | None = None, max_requests: int = 1000) -> web.A
     app.router.add_get("/v1/models/{model}", retrieve_model)
     app.router.add_get("/v1beta/models", list_gemini_models)
     app.router.add_post(r"/v1beta/models/{model:[^/:]+}:{method:[a-zA-Z]+}", gemini)
+    # Vertex AI: the same calls on publisher models, in a project and location or (express mode) not.
+    vertex = r"/v1/projects/{project}/locations/{location}/publishers/google/models/{model:[^/:]+}:{method:[a-zA-Z]+}"
+    app.router.add_post(vertex, gemini)
+    app.router.add_post(r"/v1/publishers/google/models/{model:[^/:]+}:{method:[a-zA-Z]+}", gemini)
+    app.router.add_post("/token", oauth_token)
     app.router.add_post("/_control", control)
     app.router.add_post("/_reset", reset)
     app.router.add_get("/_stats", stats)

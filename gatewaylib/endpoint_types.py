@@ -27,15 +27,25 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-OPENAI, ANTHROPIC, GEMINI = "openai", "anthropic", "gemini"
+OPENAI, ANTHROPIC, GEMINI, VERTEX = "openai", "anthropic", "gemini", "vertex_ai"
+# Google's APIs: one request and response format (generateContent and its
+# kin), one error shape; Gemini's (Google AI Studio) and Vertex AI's.
+GOOGLE_WIRES = frozenset({GEMINI, VERTEX})
+WIRE_LABELS: Mapping[str, str] = MappingProxyType({GEMINI: "Gemini", VERTEX: "Vertex AI"})
 
-# Gemini's REST layout under the gateway's ``/gemini`` prefix: the endpoint's
-# name stands where Gemini puts the model's (``models/{model}:generateContent``).
-GEMINI_PREFIX = "/gemini"
-GEMINI_VERSION = "v1beta"
+# Each Google API's REST layout under a gateway prefix, the endpoint's name
+# where the provider puts the model's (``models/{model}:generateContent``).
+GEMINI_PREFIX, GEMINI_VERSION = "/gemini", "v1beta"
+VERTEX_PREFIX, VERTEX_VERSION = "/vertex_ai", "v1"
 ENDPOINT_PLACEHOLDER = "{endpoint}"
 # Where each provider-native API that is only passed through lives: its SDK's base URL, less the host.
-NATIVE_API_PREFIXES: Mapping[str, str] = MappingProxyType({GEMINI: GEMINI_PREFIX})
+NATIVE_API_PREFIXES: Mapping[str, str] = MappingProxyType({GEMINI: GEMINI_PREFIX, VERTEX: VERTEX_PREFIX})
+_MODEL_PATHS = {
+    GEMINI: f"{GEMINI_PREFIX}/{GEMINI_VERSION}/models",
+    # Vertex AI's publisher-model layout; clients may put projects/<p>/locations/<l>/ before
+    # "publishers" (proxy.routes.VERTEX_PATH), but the key's project and location are what is called.
+    VERTEX: f"{VERTEX_PREFIX}/{VERTEX_VERSION}/publishers/google/models",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +82,21 @@ class Route:
         return path + "?alt=sse" if self.always_streams else path
 
 
-def _gemini(name: str, method: str, required: tuple[str, ...], operation: str, **flags: bool) -> Route:
-    """A Gemini API method, passed through to Gemini models only (LiteLLM's Router has no call for it)."""
-    path = f"{GEMINI_PREFIX}/{GEMINI_VERSION}/models/{ENDPOINT_PLACEHOLDER}:{method}"
-    return Route(name, path, "", required, operation, wire=GEMINI, passthrough=True, native_method=method, **flags)
+def _google(wire: str, method: str, required: tuple[str, ...], operation: str, **flags: bool) -> Route:
+    """A Gemini or Vertex AI method, passed through to that provider's models only (the Router has no call for it)."""
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in method)
+    name = f"{'gemini' if wire == GEMINI else 'vertex'}_{snake}"
+    path = f"{_MODEL_PATHS[wire]}/{ENDPOINT_PLACEHOLDER}:{method}"
+    return Route(name, path, "", required, operation, wire=wire, passthrough=True, native_method=method, **flags)
+
+
+def _google_chat(wire: str) -> tuple[Route, ...]:
+    return (
+        _google(wire, "generateContent", ("contents",), "generate_content"),
+        _google(wire, "streamGenerateContent", ("contents",), "generate_content", streams=True, always_streams=True),
+        # Free at Google: counted as a request, with no tokens billed.
+        _google(wire, "countTokens", (), f"{'gemini' if wire == GEMINI else 'vertex'}_count_tokens"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +140,8 @@ ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
                 wire=ANTHROPIC,
                 passthrough=True,
             ),
-            _gemini("gemini_generate_content", "generateContent", ("contents",), "generate_content"),
-            _gemini(
-                "gemini_stream_generate_content",
-                "streamGenerateContent",
-                ("contents",),
-                "generate_content",
-                streams=True,
-                always_streams=True,
-            ),
-            # Free at Google: counted as a request, with no tokens billed.
-            _gemini("gemini_count_tokens", "countTokens", (), "gemini_count_tokens"),
+            *_google_chat(GEMINI),
+            *_google_chat(VERTEX),
         ),
         one_token_probe=True,
     ),
@@ -164,8 +176,8 @@ ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
                 operation="embeddings",
                 passthrough=True,
             ),
-            _gemini("gemini_embed_content", "embedContent", ("content",), "embeddings"),
-            _gemini("gemini_batch_embed_contents", "batchEmbedContents", ("requests",), "embeddings"),
+            _google(GEMINI, "embedContent", ("content",), "embeddings"),
+            _google(GEMINI, "batchEmbedContents", ("requests",), "embeddings"),
         ),
         one_token_probe=True,
     ),
@@ -251,10 +263,14 @@ TYPES: Mapping[str, TypeEntry] = MappingProxyType({entry.value: entry for entry 
 ROUTES: Mapping[str, Route] = MappingProxyType(
     {route.name: route for entry in ENDPOINT_TYPES for route in entry.routes}
 )
-# Gemini's method names (after the colon in its URLs) -> their routes.
-GEMINI_METHODS: Mapping[str, str] = MappingProxyType(
-    {route.native_method: route.name for route in ROUTES.values() if route.wire == GEMINI}
+# Each Google API's method names (after the colon in its URLs) -> their routes.
+NATIVE_METHODS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        wire: MappingProxyType({r.native_method: r.name for r in ROUTES.values() if r.wire == wire})
+        for wire in sorted(GOOGLE_WIRES)
+    }
 )
+GEMINI_METHODS = NATIVE_METHODS[GEMINI]
 
 
 def per_route(table: Mapping[str, T], what: str) -> dict[str, T]:

@@ -242,6 +242,7 @@ GEMINI_GENERATE: dict[str, Validator] = _both_cases(
         "cachedContent": TEXT,
     }
 )
+VERTEX_GENERATE: dict[str, Validator] = {**GEMINI_GENERATE, "labels": Obj(values=TEXT)}
 GEMINI_COUNT_TOKENS: dict[str, Validator] = _both_cases(
     {"contents": Arr(GEMINI_CONTENT), "generateContentRequest": Obj(_both_cases({"contents": Arr(GEMINI_CONTENT)}))}
 )
@@ -277,6 +278,10 @@ SCHEMAS: dict[str, dict[str, Validator]] = per_route(
         "gemini_count_tokens": GEMINI_COUNT_TOKENS,
         "gemini_embed_content": GEMINI_EMBED,
         "gemini_batch_embed_contents": GEMINI_BATCH_EMBED,
+        # Vertex AI takes the same requests (and labels, its billing tags).
+        "vertex_generate_content": VERTEX_GENERATE,
+        "vertex_stream_generate_content": VERTEX_GENERATE,
+        "vertex_count_tokens": GEMINI_COUNT_TOKENS,
     },
     "allowlist schema",
 )

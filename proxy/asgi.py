@@ -22,18 +22,18 @@ from typing import Any
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from gatewaylib.endpoint_types import GEMINI_PREFIX
+from gatewaylib.endpoint_types import NATIVE_API_PREFIXES
 from gatewaylib.endpoint_types import ROUTES as REGISTRY
 from proxy import pipeline
 from proxy.errors import ProxyError
 from proxy.http import Request, Response
-from proxy.routes import GEMINI_PATH, ROUTE_PATHS
+from proxy.routes import NATIVE_PATHS, ROUTE_PATHS
 
 logger = logging.getLogger(__name__)
 
-PREFIXES = ("/v1/", "/gateway/", GEMINI_PREFIX + "/")
+PREFIXES = ("/v1/", "/gateway/", *(prefix + "/" for prefix in NATIVE_API_PREFIXES.values()))
 INVOCATIONS = re.compile(r"^/gateway/([-a-zA-Z0-9_]+)/invocations$")
-# The routes at fixed paths; Gemini's name the endpoint in theirs (GEMINI_PATH).
+# The routes at fixed paths; Google's name the endpoint in theirs (NATIVE_PATHS).
 ROUTES = {route_path: route for route, route_path in ROUTE_PATHS.items() if not REGISTRY[route].names_endpoint_in_path}
 
 
@@ -45,7 +45,7 @@ class ProxyApp:
         path = scope.get("path", "")
         if scope["type"] != "http" or not path.startswith(PREFIXES):
             return await self.app(scope, receive, send)
-        invocation = INVOCATIONS.match(path) or GEMINI_PATH.match(path)
+        invocation = INVOCATIONS.match(path) or _native(path)
         if path.startswith("/gateway/") and invocation is None:
             return await self.app(scope, receive, send)  # not a proxy route: Django's 404
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
@@ -57,6 +57,13 @@ class ProxyApp:
         query = scope.get("query_string", b"").decode("latin-1")
         request = Request(method=scope["method"], path=path, headers=headers, body=body, query=query)
         await _serve(request, invocation, receive, send, secure=_is_secure(scope, headers))
+
+
+def _native(path: str) -> re.Match | None:
+    for pattern in NATIVE_PATHS.values():
+        if (match := pattern.match(path)) is not None:
+            return match
+    return None
 
 
 async def _body(receive: Any) -> bytes | None:
@@ -72,8 +79,9 @@ async def _body(receive: Any) -> bytes | None:
 
 
 async def _respond(request: Request, invocation: re.Match | None) -> Response:
-    if invocation is not None and invocation.re is GEMINI_PATH:
-        return await pipeline.handle_gemini(request, invocation["endpoint"], invocation["method"])
+    if invocation is not None and invocation.re is not INVOCATIONS:
+        wire = next(wire for wire, pattern in NATIVE_PATHS.items() if pattern is invocation.re)
+        return await pipeline.handle_native(request, wire, invocation["endpoint"], invocation["method"])
     if invocation is not None:
         return await pipeline.handle(request, None, endpoint_name=invocation.group(1))
     if (route := ROUTES.get(request.path)) is not None:

@@ -23,10 +23,11 @@ import aiohttp
 import orjson
 
 from gatewaylib import egress
-from gatewaylib.endpoint_types import ANTHROPIC, GEMINI, OPENAI
+from gatewaylib.endpoint_types import ANTHROPIC, GOOGLE_WIRES, OPENAI
 from gatewaylib.scrub import WITHHELD, Scrubber
 from proxy import errors
 from proxy.errors import ProxyError
+from proxy.google_auth import TokenError
 from proxy.http import STREAM_HEADERS, Response
 
 if TYPE_CHECKING:
@@ -102,11 +103,12 @@ async def _attempt(
         message = "The request body holds an integer that does not fit in 64 bits."
         raise ProxyError(400, message, code="invalid_json") from None
     try:
-        response = await egress.session().post(
-            upstream.url, data=data, headers=upstream.headers, timeout=upstream.timeout
-        )
+        headers = upstream.headers if upstream.credentials is None else await upstream.signed_headers()
+        response = await egress.session().post(upstream.url, data=data, headers=headers, timeout=upstream.timeout)
     except egress.EgressRefused as exc:
         raise _Failed(ProxyError(502, exc.reason, code="destination_refused"), 502) from None
+    except TokenError as exc:  # Vertex AI: no access token from the key's service account
+        raise _Failed(ProxyError(502, str(exc), code="provider_auth_error"), 502) from None
     except (TimeoutError, aiohttp.ServerTimeoutError):
         raise _Failed(errors.timed_out(), 408) from None
     except aiohttp.ClientError:
@@ -121,7 +123,7 @@ async def _attempt(
 
 def _name_model(payload: dict[str, Any], upstream: Upstream) -> None:
     """Put the provider's model name where its API reads it (Gemini's URL already holds it)."""
-    if upstream.wire != GEMINI:
+    if upstream.wire not in GOOGLE_WIRES:
         payload["model"] = upstream.model
     elif "requests" in payload:  # batchEmbedContents names the model in every request too
         payload["requests"] = [{**item, "model": f"models/{upstream.model}"} for item in payload["requests"]]
@@ -175,7 +177,7 @@ def _count(call: Call, body: bytes, wire: str) -> None:
         return
     if not isinstance(data, dict):
         return
-    if wire == GEMINI:
+    if wire in GOOGLE_WIRES:
         usage = data.get("usageMetadata")
         names = ("promptTokenCount", "candidatesTokenCount")
     elif wire == ANTHROPIC:
@@ -186,7 +188,7 @@ def _count(call: Call, body: bytes, wire: str) -> None:
         names = ("prompt_tokens", "completion_tokens")
     if isinstance(usage, dict):
         prompt, completion = usage.get(names[0]), usage.get(names[1])
-        if wire == GEMINI and isinstance(usage.get("thoughtsTokenCount"), int):
+        if wire in GOOGLE_WIRES and isinstance(usage.get("thoughtsTokenCount"), int):
             completion = (completion or 0) + usage["thoughtsTokenCount"]  # Gemini bills thinking as output
         if isinstance(prompt, int) and prompt:
             call.prompt_tokens = prompt

@@ -11,6 +11,7 @@ import logging
 
 import orjson
 
+from gatewaylib.endpoint_types import GOOGLE_WIRES
 from gatewaylib.scrub import Scrubber
 from proxy.http import Response, json_response
 
@@ -71,7 +72,7 @@ class ProxyError(Exception):
         self.error_type = error_type
 
     def body(self, flavour: str = "openai") -> dict:
-        if flavour == "gemini":
+        if flavour in GOOGLE_WIRES:
             # The gateway's own code goes where Google puts a machine-readable reason.
             info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": self.code or "error"}
             info["domain"] = "ai-gateway"

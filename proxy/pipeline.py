@@ -25,7 +25,14 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from gateway_site.parsers import MAX_JSON_DEPTH, JSONTooDeep, strict_loads
 from gatewaylib.db import DatabaseUnavailable, run_in_thread
 from gatewaylib.drain import Ticket, drain
-from gatewaylib.endpoint_types import GEMINI, GEMINI_METHODS, GEMINI_PREFIX, ROUTES
+from gatewaylib.endpoint_types import (
+    GEMINI,
+    NATIVE_API_PREFIXES,
+    NATIVE_METHODS,
+    ROUTES,
+    VERTEX,
+    WIRE_LABELS,
+)
 from gatewaylib.invalidation import watcher
 from proxy import direct, observe, translated
 from proxy.allowlist import check_fields
@@ -203,6 +210,7 @@ async def authenticate(call: Call) -> Caller:
 _MISSING_TOKEN = {
     "openai": "Missing gateway token: send 'Authorization: Bearer <token>'.",
     GEMINI: "Missing gateway token: send it as the API key ('x-goog-api-key: <token>').",
+    VERTEX: "Missing gateway token: send it as the access token ('Authorization: Bearer <token>').",
 }
 
 
@@ -399,7 +407,7 @@ async def dispatch(call: Call, endpoint: EndpointInfo, body: dict[str, Any]) -> 
 
 def not_passthrough(call: Call, endpoint: EndpointInfo) -> ProxyError:
     """A provider's own API (Gemini's) reaches that provider's models only: LiteLLM's Router cannot translate it."""
-    provider = call.spec.wire.capitalize()
+    provider = WIRE_LABELS[call.spec.wire]
     message = (
         f"'{endpoint.name}' cannot take {provider} API calls: every model of it must be a {provider} model "
         f"without rpm/tpm limits of its own. Call it at {ROUTE_PATHS[endpoint.endpoint_type]} instead."
@@ -407,9 +415,9 @@ def not_passthrough(call: Call, endpoint: EndpointInfo) -> ProxyError:
     return ProxyError(400, message, code="not_passthrough")
 
 
-async def handle_gemini(request: Request, endpoint_name: str, method: str) -> Response:
-    """``/gemini/<version>/models/<endpoint>:<method>``: Gemini's own API, passed through to Gemini models."""
-    route = GEMINI_METHODS.get(method)
+async def handle_native(request: Request, wire: str, endpoint_name: str, method: str) -> Response:
+    """Gemini's or Vertex AI's own API (``/gemini/v1beta/models/<endpoint>:<method>``), passed through."""
+    route = NATIVE_METHODS[wire].get(method)
     if route is None:
         return unknown_route(request)
     return await handle(request, route, endpoint_name=endpoint_name)
@@ -445,7 +453,8 @@ def _usable_endpoints(user_id: int) -> list[tuple[str, float]]:
 
 
 def unknown_route(request: Request) -> Response:
-    flavour = GEMINI if request.path.startswith(GEMINI_PREFIX + "/") else "openai"
+    prefixes = NATIVE_API_PREFIXES.items()
+    flavour = next((wire for wire, prefix in prefixes if request.path.startswith(prefix + "/")), "openai")
     if drain.draining:
         return shutting_down().response(flavour)
     return ProxyError(404, f"Unknown API route: {request.path}", code="unknown_url").response(flavour)

@@ -6,19 +6,25 @@ import json
 import re
 from typing import Any
 
-from gatewaylib.endpoint_types import ENDPOINT_TYPES, GEMINI_PREFIX, ROUTES
+from gatewaylib.endpoint_types import ENDPOINT_TYPES, GEMINI, GEMINI_PREFIX, ROUTES, VERTEX, VERTEX_PREFIX
 
 # Read from the registry (gatewaylib.endpoint_types), under the names the proxy's modules use:
 # which endpoint type each route calls, where it is served, and the Router method it awaits.
 ROUTE_TYPES = {route.name: entry.value for entry in ENDPOINT_TYPES for route in entry.routes}
 ROUTE_PATHS = {name: route.path for name, route in ROUTES.items()}
 ROUTER_METHODS = {name: route.router_method for name, route in ROUTES.items()}
-# Gemini's URLs: any API version its SDKs use, the endpoint where the model goes, then the method.
-GEMINI_PATH = re.compile(
+# Google's URLs: any API version its SDKs use, the endpoint where the model goes, then the method.
+_MODEL_AND_METHOD = r"(?P<endpoint>[-a-zA-Z0-9_]+):(?P<method>[a-zA-Z]+)$"
+GEMINI_PATH = re.compile("^" + re.escape(GEMINI_PREFIX) + r"/(?:v1|v1beta|v1alpha)/models/" + _MODEL_AND_METHOD)
+# Vertex AI's publisher models, with or without the caller's projects/<p>/locations/<l>/ (the
+# key's project and location are the ones called, whatever the client names).
+VERTEX_PATH = re.compile(
     "^"
-    + re.escape(GEMINI_PREFIX)
-    + r"/(?:v1|v1beta|v1alpha)/models/(?P<endpoint>[-a-zA-Z0-9_]+):(?P<method>[a-zA-Z]+)$"
+    + re.escape(VERTEX_PREFIX)
+    + r"/(?:v1|v1beta1)/(?:projects/[^/]+/locations/[^/]+/)?publishers/google/models/"
+    + _MODEL_AND_METHOD
 )
+NATIVE_PATHS = {GEMINI: GEMINI_PATH, VERTEX: VERTEX_PATH}
 
 SPEECH_CONTENT_TYPES = {
     "mp3": "audio/mpeg",

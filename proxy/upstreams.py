@@ -25,9 +25,10 @@ import aiohttp
 from django.conf import settings
 
 from endpoints.routing import ROUTER_LIMITS, passes_through
-from gatewaylib.endpoint_types import ANTHROPIC, GEMINI, GEMINI_VERSION, OPENAI, ROUTES
+from gatewaylib.endpoint_types import ANTHROPIC, GEMINI, GEMINI_VERSION, OPENAI, ROUTES, VERTEX
 from gatewaylib.provider_apis import ANTHROPIC_BASE, ANTHROPIC_VERSION, GEMINI_BASE, OPENAI_COMPATIBLE, openai_base
 from keys.models import NO_SECRET
+from proxy.google_auth import ServiceAccount
 
 # The OpenAI-format routes the direct path may forward, and their paths
 # relative to an OpenAI-style base URL (".../v1"), from the registry.
@@ -51,6 +52,11 @@ class Upstream:
     headers: Mapping[str, str]
     timeout: aiohttp.ClientTimeout
     wire: str = OPENAI  # the API it speaks: where its usage is and what its events look like
+    credentials: ServiceAccount | None = None  # Vertex AI: an access token minted from the key's service account
+
+    async def signed_headers(self) -> dict[str, str]:
+        """``headers`` with a current access token (minted, or cached until shortly before it expires)."""
+        return {**self.headers, "Authorization": f"Bearer {await self.credentials.access_token()}"}
 
     def __repr__(self) -> str:  # the headers hold the secret
         return f"<Upstream {self.deployment_id} {self.url}>"
@@ -77,6 +83,8 @@ def upstream_for(route: str, deployment: Mapping[str, Any]) -> Upstream | None:
     common = {"deployment_id": info["id"], "model": model, "timeout": _timeout(params)}
     if ROUTES[route].wire == GEMINI:
         return _gemini(route, provider, params, common)
+    if ROUTES[route].wire == VERTEX:
+        return _vertex(route, provider, params, common)
     if ROUTES[route].wire == ANTHROPIC:
         if provider != "anthropic":
             return None
@@ -107,6 +115,31 @@ def _gemini(route: str, provider: str, params: Mapping[str, Any], common: dict[s
     if (secret := params.get("api_key")) and secret != NO_SECRET:
         headers["x-goog-api-key"] = secret
     return Upstream(url=url + "?alt=sse" if spec.always_streams else url, headers=headers, wire=GEMINI, **common)
+
+
+def _vertex(route: str, provider: str, params: Mapping[str, Any], common: dict[str, Any]) -> Upstream | None:
+    """Vertex AI's publisher model in the key's project and location, with a token from its service account.
+
+    A key whose secret is not a service account's JSON holds a Vertex AI API
+    key (express mode): no project, and the key in ``x-goog-api-key``.
+    """
+    if not passes_through(VERTEX, provider, params):
+        return None
+    spec, secret = ROUTES[route], params.get("api_key") or ""
+    location = params.get("vertex_location") or "global"
+    host = "aiplatform.googleapis.com" if location == "global" else f"{location}-aiplatform.googleapis.com"
+    base = (params.get("api_base") or f"https://{host}").rstrip("/")
+    model_path = f"publishers/google/models/{common['model']}:{spec.native_method}"
+    headers = {"Content-Type": "application/json"}
+    account = ServiceAccount.from_secret(secret)
+    if account is None:
+        headers["x-goog-api-key"] = secret
+        url = f"{base}/v1/{model_path}"
+    else:
+        project = params.get("vertex_project") or account.project_id
+        url = f"{base}/v1/projects/{project}/locations/{location}/{model_path}"
+    url += "?alt=sse" if spec.always_streams else ""
+    return Upstream(url=url, headers=headers, wire=VERTEX, credentials=account, **common)
 
 
 def _azure(route: str, path: str, params: Mapping[str, Any], common: dict[str, Any]) -> Upstream | None:

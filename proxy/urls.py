@@ -6,7 +6,7 @@ from django.urls import path, re_path
 
 from gatewaylib.endpoint_types import ROUTES
 from proxy import views
-from proxy.routes import GEMINI_PATH, ROUTE_PATHS
+from proxy.routes import NATIVE_PATHS, ROUTE_PATHS
 
 app_name = "proxy"
 
@@ -16,7 +16,10 @@ urlpatterns = [
         for route, route_path in ROUTE_PATHS.items()
         if not ROUTES[route].names_endpoint_in_path
     ),
-    re_path(GEMINI_PATH.pattern.replace("^/", "^", 1), views.gemini, name="gemini"),
+    *(
+        re_path(pattern.pattern.replace("^/", "^", 1), views.native_api, {"wire": wire}, name=wire)
+        for wire, pattern in NATIVE_PATHS.items()
+    ),
     path("v1/models", views.list_models, name="models"),
     path("gateway/<slug:endpoint_name>/invocations", views.invocations, name="invocations"),
     path("v1/<path:rest>", views.unknown_route, name="unknown"),

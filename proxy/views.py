@@ -60,9 +60,9 @@ async def invocations(request: HttpRequest, endpoint_name: str) -> HttpResponse:
 
 
 @csrf_exempt
-async def gemini(request: HttpRequest, endpoint: str, method: str) -> HttpResponse:
-    """Gemini's own API for an endpoint (``/gemini/v1beta/models/<endpoint>:<method>``)."""
-    return to_django(await pipeline.handle_gemini(to_request(request), endpoint, method))
+async def native_api(request: HttpRequest, wire: str, endpoint: str, method: str) -> HttpResponse:
+    """Gemini's or Vertex AI's own API for an endpoint (``/gemini/v1beta/models/<endpoint>:<method>``)."""
+    return to_django(await pipeline.handle_native(to_request(request), wire, endpoint, method))
 
 
 @csrf_exempt

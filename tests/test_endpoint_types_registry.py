@@ -25,9 +25,12 @@ from gatewaylib.endpoint_types import (
     ENDPOINT_TYPES,
     GEMINI,
     GEMINI_METHODS,
+    GOOGLE_WIRES,
+    NATIVE_METHODS,
     OPENAI,
     ROUTES,
     TYPES,
+    VERTEX,
     per_route,
 )
 from proxy import allowlist, asgi, observe, upstreams
@@ -45,9 +48,13 @@ def test_types_and_routes_are_unique():
     paths = [route.path for route in ROUTES.values()]
     assert len(set(paths)) == len(paths)
     gemini = [route.path for route in ROUTES.values() if route.wire == GEMINI]
+    vertex = [route.path for route in ROUTES.values() if route.wire == VERTEX]
     assert all(path.startswith("/gemini/v1beta/models/{endpoint}:") for path in gemini)
-    assert all(path.startswith("/v1/") for path in set(paths) - set(gemini))
-    assert list(GEMINI_METHODS.values()) == [route.name for route in ROUTES.values() if route.wire == GEMINI]
+    assert all(path.startswith("/vertex_ai/v1/publishers/google/models/{endpoint}:") for path in vertex)
+    assert all(path.startswith("/v1/") for path in set(paths) - set(gemini) - set(vertex))
+    for wire in GOOGLE_WIRES:
+        assert list(NATIVE_METHODS[wire].values()) == [name for name, route in ROUTES.items() if route.wire == wire]
+    assert GEMINI_METHODS is NATIVE_METHODS[GEMINI]
 
 
 @pytest.mark.parametrize("entry", ENDPOINT_TYPES, ids=lambda entry: entry.value)
@@ -64,14 +71,14 @@ def test_each_type_is_served_by_its_own_mode_and_only_modes_the_catalog_knows(en
 
 @pytest.mark.parametrize("route", ROUTES.values(), ids=lambda route: route.name)
 def test_each_route_names_a_router_coroutine_a_wire_format_and_required_fields(route):
-    assert route.wire in (OPENAI, ANTHROPIC, GEMINI)
-    if route.wire == GEMINI:
+    assert route.wire in (OPENAI, ANTHROPIC, GEMINI, VERTEX)
+    if route.wire in GOOGLE_WIRES:
         # The Router has no call for Gemini's API: it is passed through, to Gemini models only.
         assert (route.router_method, route.passthrough, route.native_method) == ("", True, route.path.split(":")[-1])
     else:
         assert inspect.iscoroutinefunction(getattr(Router, route.router_method))
     assert isinstance(route.required, tuple) and route.operation
-    assert route.required or route.name == "gemini_count_tokens"  # it takes contents or a whole request
+    assert route.required or route.name.endswith("_count_tokens")  # it takes contents or a whole request
 
 
 def test_per_route_refuses_a_table_missing_a_route_or_naming_an_unknown_one():
@@ -141,21 +148,20 @@ def test_every_route_is_mounted_under_asgi_and_django_at_its_path():
     for name, route in fixed.items():
         assert reverse(f"proxy:{name}") == route.path == route.url_for("ignored")
     for name, route in ROUTES.items() - fixed.items():
-        url = route.url_for("my-endpoint")
-        match = proxy_routes.GEMINI_PATH.match(url.split("?")[0])
-        assert (match["endpoint"], GEMINI_METHODS[match["method"]]) == ("my-endpoint", name)
-        found = resolve(url.split("?")[0])
-        assert (found.view_name, found.kwargs) == (
-            "proxy:gemini",
-            {"endpoint": "my-endpoint", "method": match["method"]},
-        )
+        url = route.url_for("my-endpoint").split("?")[0]
+        match = proxy_routes.NATIVE_PATHS[route.wire].match(url)
+        assert (match["endpoint"], NATIVE_METHODS[route.wire][match["method"]]) == ("my-endpoint", name)
+        found = resolve(url)
+        expected = {"wire": route.wire, "endpoint": "my-endpoint", "method": match["method"]}
+        assert (found.view_name, found.kwargs) == (f"proxy:{route.wire}", expected)
 
 
 def test_the_fake_upstream_answers_every_route_path():
     # Without its own handler a path falls to the catch-all, and the route's tests cannot pass.
     served = {resource.canonical for resource in create_app().router.resources()}
-    assert {route.path for route in ROUTES.values() if route.wire != GEMINI} <= served
+    assert {route.path for route in ROUTES.values() if route.wire not in GOOGLE_WIRES} <= served
     assert "/v1beta/models/{model}:{method}" in served  # every Gemini method, by name
+    assert "/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:{method}" in served
 
 
 def test_every_type_has_a_usage_example_at_its_route():

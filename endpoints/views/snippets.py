@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from endpoints.routing import native_apis
-from gatewaylib.endpoint_types import GEMINI, GEMINI_VERSION, NATIVE_API_PREFIXES
+from gatewaylib.endpoint_types import GEMINI, GEMINI_VERSION, NATIVE_API_PREFIXES, VERTEX, VERTEX_VERSION
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -76,14 +76,17 @@ GEMINI_EXAMPLES: dict[str, str] = {
 
 
 def usage_snippets(endpoint: Endpoint, request: HttpRequest, models: list[EndpointModel]) -> dict[str, str]:
-    """``{"curl": ..., "python": ...}`` for the endpoint's type, and ``"gemini"`` where Gemini's API serves it."""
+    """``{"curl": ..., "python": ...}`` for the endpoint's type; ``"gemini"``/``"vertex"`` where those APIs serve it."""
     path, body, sdk_call = EXAMPLES[endpoint.endpoint_type]
     url = request.build_absolute_uri(endpoint.invocation_path)
     base_url = request.build_absolute_uri("/v1")
     snippets = {"curl": _curl(url, body), "python": _python(endpoint.name, base_url, path, body, sdk_call)}
-    if GEMINI in native_apis(endpoint.endpoint_type, models):
+    apis = native_apis(endpoint.endpoint_type, models)
+    if GEMINI in apis:
         gemini_base = request.build_absolute_uri(NATIVE_API_PREFIXES[GEMINI])
         snippets["gemini"] = _gemini(endpoint.name, gemini_base, endpoint.endpoint_type)
+    if VERTEX in apis:
+        snippets["vertex"] = _vertex(endpoint.name, request.build_absolute_uri(NATIVE_API_PREFIXES[VERTEX]))
     return snippets
 
 
@@ -93,6 +96,18 @@ def _gemini(name: str, base_url: str, endpoint_type: str) -> str:
         f'    api_key="{TOKEN_PLACEHOLDER}",\n'
         f'    http_options=types.HttpOptions(base_url="{base_url}", api_version="{GEMINI_VERSION}"),\n)\n\n'
         + GEMINI_EXAMPLES[endpoint_type].format(name=name)
+    )
+
+
+def _vertex(name: str, base_url: str) -> str:
+    # The project and location are the SDK's to send and the key's to decide: any values do.
+    return (
+        "from google import genai\nfrom google.genai import types\n"
+        "from google.oauth2.credentials import Credentials\n\n"
+        'client = genai.Client(\n    vertexai=True,\n    project="gateway",\n    location="global",\n'
+        f'    credentials=Credentials(token="{TOKEN_PLACEHOLDER}"),\n'
+        f'    http_options=types.HttpOptions(base_url="{base_url}", api_version="{VERTEX_VERSION}"),\n)\n\n'
+        + GEMINI_EXAMPLES["chat"].format(name=name)
     )
 
 

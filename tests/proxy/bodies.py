@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 
-from gatewaylib.endpoint_types import GEMINI
+from gatewaylib.endpoint_types import GEMINI, VERTEX
 from gatewaylib.endpoint_types import ROUTES as REGISTRY
 from proxy.allowlist import REQUIRED_FIELDS, SCHEMAS
 from proxy.routes import ROUTE_TYPES
 from proxy.validators import AnyOf, Arr, Bool, Int, Message, Num, Obj, Str, Upload, Validator
+from tests.proxy.google_accounts import service_account_json
 
 ROUTES = tuple(SCHEMAS)
 ENDPOINT = "target"
@@ -37,6 +38,11 @@ def endpoint_for(world, route: str):
     if REGISTRY[route].wire == GEMINI:  # Gemini's API passes through to Gemini models only
         key = world.make_key("gemini", name="gemini", secret="AIza-gemini-secret-000111", api_base=world.upstream.url)
         model = world.model(f"{endpoint_type}-model", key=key, provider="gemini")
+    elif REGISTRY[route].wire == VERTEX:  # a service account's key, its token minted at the fake
+        secret = service_account_json(world.upstream.url + "/token")
+        fields = {"api_base": world.upstream.url, "region": "us-central1", "project": "key-project"}
+        key = world.make_key("vertex_ai", name="vertex", secret=secret, **fields)
+        model = world.model(f"{endpoint_type}-model", key=key, provider="vertex_ai")
     elif endpoint_type == "rerank":  # LiteLLM reranks through self-hosted providers, not openai
         key = world.make_key("hosted_vllm", name="vllm", secret="sk-vllm-secret-000111")
         model = world.model("reranker", key=key, provider="hosted_vllm")

@@ -87,3 +87,16 @@ class World:
 
     def share(self, obj, user, level: Level) -> None:
         sharing.grant(obj, user, level)
+
+    def calls_to(self, path_end: str) -> list[dict]:
+        """The requests the fake upstream recorded at paths ending so, oldest first."""
+        return [r for r in self.upstream.requests() if r["path"].endswith(path_end)]
+
+    @staticmethod
+    def logged(endpoint) -> list:
+        """The endpoint's request-log rows, oldest first, once the queued ones are written."""
+        from endpoints.models import RequestLog
+        from proxy.usage import recorder
+
+        recorder.flush()
+        return list(RequestLog.objects.filter(endpoint=endpoint).order_by("created_at"))

@@ -250,6 +250,9 @@ GEMINI_UNNUMBERED = (
     "gemini_stream_generate_content",
     "gemini_count_tokens",
     "gemini_batch_embed_contents",
+    "vertex_generate_content",
+    "vertex_stream_generate_content",
+    "vertex_count_tokens",
 )
 
 
@@ -332,7 +335,9 @@ def _param_and_code(route: str, response: httpx.Response) -> tuple[str | None, s
     """(param, code) of a 400; Anthropic's shape has neither, so they are read back from its message."""
     if response.status_code != 400:
         return None, None
-    if route.startswith("gemini_"):  # google.rpc.ErrorInfo: the code as its reason, the field in its metadata
+    if route.startswith(
+        ("gemini_", "vertex_")
+    ):  # google.rpc.ErrorInfo: the code as its reason, the field in its metadata
         [info] = response.json()["error"]["details"]
         return info.get("metadata", {}).get("param"), info["reason"]
     if route != "anthropic_messages":

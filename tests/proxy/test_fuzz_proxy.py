@@ -237,7 +237,7 @@ def _text(value: Any) -> str:
 def _gateway_code(route: str, response: httpx.Response) -> str:
     """The gateway's own error code: OpenAI's ``code``, or the reason of Google's ErrorInfo."""
     error = response.json()["error"]
-    if route.startswith("gemini_"):
+    if route.startswith(("gemini_", "vertex_")):
         return error["details"][0]["reason"]
     return error["code"] or ""
 

@@ -18,9 +18,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from endpoints.models import RequestLog
 from gatewaylib.logs import KeyInUrlFilter
-from proxy.usage import recorder
 from sharing.levels import Level
 from tests.proxy.conftest import UPSTREAM_SECRET
 
@@ -51,15 +49,6 @@ def chat(world, gemini_key):
     return world.endpoint(name="ask", models=models)
 
 
-def upstream_calls(world, path_end: str) -> list[dict]:
-    return [r for r in world.upstream.requests() if r["path"].endswith(path_end)]
-
-
-def usage_rows(endpoint) -> list[RequestLog]:
-    recorder.flush()
-    return list(RequestLog.objects.filter(endpoint=endpoint).order_by("created_at"))
-
-
 # -- the SDK's calls -----------------------------------------------------------------------------
 
 
@@ -70,13 +59,13 @@ def test_generate_content_reaches_a_gemini_model_with_the_stored_key_and_is_mete
 
     assert response.text in {"Hello from gemini-a", "Hello from gemini-b"}
     assert response.usage_metadata.prompt_token_count == 5
-    [call] = upstream_calls(world, ":generateContent")
+    [call] = world.calls_to(":generateContent")
     model = call["path"].removeprefix("/v1beta/models/").removesuffix(":generateContent")
     assert model in {"gemini-a", "gemini-b"}
     assert call["headers"]["x-goog-api-key"] == GEMINI_SECRET  # the key's secret, never the client's token
     assert world.token(world.alice) not in str(call["headers"])
     assert call["json"] == {"contents": [{"parts": [{"text": "Say hello to the gateway"}], "role": "user"}]}
-    [row] = usage_rows(chat)
+    [row] = world.logged(chat)
     assert (row.status_code, row.prompt_tokens, row.completion_tokens) == (200, 5, 3)
     assert row.model_served == f"gemini/{model}"
     assert row.user_id == world.alice.pk
@@ -88,7 +77,7 @@ def test_a_system_instruction_and_generation_config_pass_through_unchanged(gatew
 
     client.models.generate_content(model="ask", contents="hi", config=config)
 
-    [call] = upstream_calls(world, ":generateContent")
+    [call] = world.calls_to(":generateContent")
     assert call["json"]["systemInstruction"] == {"parts": [{"text": "Be brief"}], "role": "user"}
     assert call["json"]["generationConfig"] == {"temperature": 0.2, "maxOutputTokens": 16}
 
@@ -100,9 +89,9 @@ def test_a_stream_arrives_chunk_by_chunk_and_its_last_usage_is_recorded(gateway,
     pieces = [chunk.text for chunk in client.models.generate_content_stream(model="ask", contents="count to four")]
 
     assert pieces == ["one", " two", " three", " four"]
-    [call] = upstream_calls(world, ":streamGenerateContent")
+    [call] = world.calls_to(":streamGenerateContent")
     assert call["query"] == {"alt": "sse"}
-    [row] = usage_rows(chat)
+    [row] = world.logged(chat)
     assert (row.status_code, row.stream, row.prompt_tokens, row.completion_tokens) == (200, True, 3, 4)
     assert row.ttft_ms is not None
 
@@ -111,7 +100,7 @@ def test_count_tokens_is_answered_by_the_provider(gateway, world, chat):
     client = client_for(gateway, world.token(world.alice))
 
     assert client.models.count_tokens(model="ask", contents="four words right here").total_tokens == 4
-    [row] = usage_rows(chat)
+    [row] = world.logged(chat)
     assert (row.status_code, row.prompt_tokens, row.completion_tokens) == (200, 0, 0)
 
 
@@ -126,10 +115,10 @@ def test_embed_content_goes_to_the_chosen_model_named_in_every_request(gateway, 
     )
 
     assert [len(embedding.values) for embedding in result.embeddings] == [4, 4]
-    [call] = upstream_calls(world, "/text-embedding-004:batchEmbedContents")
+    [call] = world.calls_to("/text-embedding-004:batchEmbedContents")
     # The SDK names the endpoint in each request; the provider gets its own model's name.
     assert [item["model"] for item in call["json"]["requests"]] == ["models/text-embedding-004"] * 2
-    assert [row.status_code for row in usage_rows(endpoint)] == [200]
+    assert [row.status_code for row in world.logged(endpoint)] == [200]
 
 
 def test_a_single_embed_content_call_over_rest(gateway, world, gemini_key):
@@ -152,7 +141,7 @@ def test_the_key_query_parameter_authenticates_as_in_googles_rest_examples(gatew
     )
 
     assert response.status_code == 200
-    [call] = upstream_calls(world, ":generateContent")
+    [call] = world.calls_to(":generateContent")
     assert call["query"] == {}  # the client's token is not passed on in the URL either
 
 
@@ -170,7 +159,7 @@ def test_a_failing_first_priority_fails_over_to_the_fallback(gateway, world, gem
     response = client.models.generate_content(model="ask", contents="hi")
 
     assert response.text == "Hello from gemini-spare"
-    [row] = usage_rows(endpoint)
+    [row] = world.logged(endpoint)
     assert (row.model_served, row.attempts) == ("gemini/gemini-spare", 2)
     assert [attempt["model"] for attempt in row.failed_attempts] == ["gemini/gemini-main"]
 
@@ -213,7 +202,7 @@ def test_a_bad_token_is_refused_in_googles_shape_by_the_sdk(gateway, world, chat
 
     assert (raised.value.code, raised.value.status) == (401, "UNAUTHENTICATED")
     assert raised.value.message == "Invalid or expired gateway token."
-    assert upstream_calls(world, ":generateContent") == []
+    assert world.calls_to(":generateContent") == []
 
 
 def test_use_is_needed_read_is_not_enough(gateway, world, chat):
@@ -339,7 +328,7 @@ def test_cost_comes_from_geminis_usage_and_the_catalogs_prices(gateway, world, g
 
     client.models.generate_content(model="ask", contents="two words")
 
-    [row] = usage_rows(endpoint)
+    [row] = world.logged(endpoint)
     prices = litellm.model_cost["gemini/gemini-2.5-flash"]
     expected = 2 * prices["input_cost_per_token"] + 3 * prices["output_cost_per_token"]
     assert (row.prompt_tokens, row.completion_tokens) == (2, 3)
@@ -370,7 +359,7 @@ def test_the_endpoints_request_limit_holds_on_the_gemini_api_too(gateway, world,
         client.models.generate_content(model="ask", contents="again")
 
     assert (raised.value.code, raised.value.status) == (429, "RESOURCE_EXHAUSTED")
-    assert len(upstream_calls(world, ":generateContent")) == 1
+    assert len(world.calls_to(":generateContent")) == 1
 
 
 def test_an_integer_beyond_64_bits_in_an_open_field_is_a_400_not_a_crash(gateway, world, chat):

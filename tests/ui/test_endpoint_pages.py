@@ -606,3 +606,32 @@ def test_no_gemini_example_where_the_gemini_api_would_be_refused(as_user, alice,
 
     assert "Python (Gemini SDK)" not in page and "genai" not in page
     assert "Python (OpenAI SDK)" in page
+
+
+VERTEX_SNIPPET = """from google import genai
+from google.genai import types
+from google.oauth2.credentials import Credentials
+
+client = genai.Client(
+    vertexai=True,
+    project="gateway",
+    location="global",
+    credentials=Credentials(token="<your gateway token>"),
+    http_options=types.HttpOptions(base_url="http://testserver/vertex_ai", api_version="v1"),
+)
+
+response = client.models.generate_content(model="ask", contents="Hello!")
+print(response.text)"""
+
+
+def test_an_endpoint_of_vertex_ai_models_shows_how_to_call_it_with_the_vertex_ai_sdk(as_user, alice):
+    key = key_services.create_key(
+        actor=alice, name="vertex", provider="vertex_ai", secret="AQ.vertex-key", region="us-central1", project="p"
+    )
+    spec = ModelSpec(provider="vertex_ai", model_name="gemini-2.5-flash", key_id=key.public_id)
+    endpoint = services.create_endpoint(actor=alice, name="ask", endpoint_type="chat", models=[spec])
+
+    page = as_user(alice).get(url(endpoint)).content.decode()
+
+    assert 'id="tab-vertex"' in page and "Python (Vertex AI SDK)" in page and "Python (Gemini SDK)" not in page
+    assert f"<pre><code>{VERTEX_SNIPPET}</code></pre>" in html.unescape(page)
