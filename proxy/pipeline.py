@@ -30,6 +30,7 @@ from gatewaylib.endpoint_types import (
     NATIVE_API_PREFIXES,
     NATIVE_METHODS,
     ROUTES,
+    TYPES,
     VERTEX,
     WIRE_LABELS,
 )
@@ -297,9 +298,11 @@ def check_callable(call: Call, endpoint: EndpointInfo) -> None:
     expected = ROUTE_TYPES[call.route]
     if endpoint.endpoint_type != expected:
         path = ROUTE_PATHS[endpoint.endpoint_type]
+        kind = TYPES[endpoint.endpoint_type].label.lower()
+        article = "an" if kind[0] in "aeiou" else "a"
         raise ProxyError(
             400,
-            f"'{endpoint.name}' is a {endpoint.endpoint_type} endpoint; call it at {path}.",
+            f"'{endpoint.name}' is {article} {kind} endpoint; call it at {path}.",
             code="wrong_endpoint_type",
             param="model",
         )

@@ -186,12 +186,23 @@ def test_the_wrong_endpoint_type_is_a_400_naming_the_right_path(gateway, world):
     world.endpoint(name="vectors", endpoint_type="embedding", models=[world.model("embedder")])
     response = post(gateway, token=world.token(world.alice), json={**CHAT, "model": "vectors"})
     expected = error(
-        "'vectors' is a embedding endpoint; call it at /v1/embeddings.",
+        "'vectors' is an embedding endpoint; call it at /v1/embeddings.",
         "invalid_request_error",
         "wrong_endpoint_type",
         "model",
     )
     assert_error(response, 400, expected)
+
+
+def test_the_wrong_type_message_reads_as_english_for_a_consonant_too(gateway, world):
+    world.endpoint(name="talk", models=[world.model("chatter")])
+    response = httpx.post(
+        f"{gateway.url}/v1/embeddings",
+        headers={"Authorization": f"Bearer {world.token(world.alice)}"},
+        json={"model": "talk", "input": "x"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "'talk' is a chat endpoint; call it at /v1/chat/completions."
 
 
 def test_an_oversized_body_is_413(gateway, world, settings):

@@ -270,7 +270,7 @@ def test_an_embedding_endpoint_is_not_a_chat_model(gateway, world, gemini_key):
         client.models.generate_content(model="vectors", contents="hi")
 
     assert raised.value.code == 400
-    assert raised.value.message == "'vectors' is a embedding endpoint; call it at /v1/embeddings."
+    assert raised.value.message == "'vectors' is an embedding endpoint; call it at /v1/embeddings."
 
 
 def test_an_unknown_gemini_method_is_a_404_in_googles_shape(gateway, world, chat):
