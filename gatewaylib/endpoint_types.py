@@ -82,10 +82,18 @@ class Route:
         return path + "?alt=sse" if self.always_streams else path
 
 
-def _google(wire: str, method: str, required: tuple[str, ...], operation: str, **flags: bool) -> Route:
-    """A Gemini or Vertex AI method, passed through to that provider's models only (the Router has no call for it)."""
+# Route names: the API's short name, then the method in snake_case (``vertex_count_tokens``).
+_NAME_PREFIXES = {GEMINI: "gemini", VERTEX: "vertex"}
+
+
+def _google(wire: str, method: str, required: tuple[str, ...], operation: str | None, **flags: bool) -> Route:
+    """A Gemini or Vertex AI method, passed through to that provider's models only (the Router has no call for it).
+
+    ``operation`` None: no GenAI convention value fits, so the route's name is its operation.
+    """
     snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in method)
-    name = f"{'gemini' if wire == GEMINI else 'vertex'}_{snake}"
+    name = f"{_NAME_PREFIXES[wire]}_{snake}"
+    operation = operation or name
     path = f"{_MODEL_PATHS[wire]}/{ENDPOINT_PLACEHOLDER}:{method}"
     return Route(name, path, "", required, operation, wire=wire, passthrough=True, native_method=method, **flags)
 
@@ -95,7 +103,7 @@ def _google_chat(wire: str) -> tuple[Route, ...]:
         _google(wire, "generateContent", ("contents",), "generate_content"),
         _google(wire, "streamGenerateContent", ("contents",), "generate_content", streams=True, always_streams=True),
         # Free at Google: counted as a request, with no tokens billed.
-        _google(wire, "countTokens", (), f"{'gemini' if wire == GEMINI else 'vertex'}_count_tokens"),
+        _google(wire, "countTokens", (), None),
     )
 
 

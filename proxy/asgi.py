@@ -60,6 +60,8 @@ class ProxyApp:
 
 
 def _native(path: str) -> re.Match | None:
+    if path.startswith("/v1/"):
+        return None  # the OpenAI routes: no Google pattern to try on the hot path
     for pattern in NATIVE_PATHS.values():
         if (match := pattern.match(path)) is not None:
             return match
