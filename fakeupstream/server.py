@@ -37,6 +37,8 @@ from typing import Any
 
 from aiohttp import web
 
+from gatewaylib import eventstream
+
 try:  # fast JSON when available; stdlib otherwise
     import orjson  # type: ignore[import-not-found]
 
@@ -346,10 +348,12 @@ SSE_DONE = b"data: [DONE]\n\n"
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
 
-async def _stream(request: web.Request, events: Iterable[bytes], chunk_delay: float) -> web.StreamResponse:
-    """Write SSE events one at a time, counting client disconnects."""
+async def _stream(
+    request: web.Request, events: Iterable[bytes], chunk_delay: float, content_type: str = "text/event-stream"
+) -> web.StreamResponse:
+    """Write SSE events (or event-stream messages) one at a time, counting client disconnects."""
     state = request.app[STATE_KEY]
-    resp = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    resp = web.StreamResponse(status=200, headers={**SSE_HEADERS, "Content-Type": content_type})
     try:
         await resp.prepare(request)
         for i, event in enumerate(events):
@@ -416,7 +420,8 @@ def endpoint(func: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespo
         source = body if body is not None else form
         model = _clean_model(source.get("model")) if source else None
         gemini = "method" in request.match_info  # Gemini names the model in the URL, and errs in Google's shape
-        if gemini:
+        bedrock = "operation" in request.match_info  # so does Bedrock, which errs in AWS's shape
+        if gemini or bedrock:
             model = request.match_info["model"]
         record = {
             "seq": 0,
@@ -429,11 +434,16 @@ def endpoint(func: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespo
             "json": body,
             "form": form,
         }
+        if bedrock:  # the bytes a SigV4 signature covers, for tests that check it
+            record["raw"] = (await request.read()).decode(errors="replace")
+            record["raw_path"] = request.raw_path
         plan = state.begin(record)
         if plan.delay:
             await asyncio.sleep(plan.delay)
         if gemini and plan.fail_status is not None:
             return _google_error(plan.fail_status, plan.retry_after, model)
+        if bedrock and plan.fail_status is not None:
+            return _bedrock_error(plan.fail_status, plan.retry_after, model)
         if plan.fail_status == 429 and plan.retry_after is not None:
             return _json(
                 {
@@ -858,6 +868,86 @@ async def gemini(request: web.Request, body: dict, post: Any, model: str, plan: 
     return _google_error(404, None, model, f"fake upstream has no Gemini method {method}")
 
 
+# -- Amazon Bedrock Runtime -------------------------------------------------------------------------
+BEDROCK_ERRORS = {400: "ValidationException", 403: "AccessDeniedException", 404: "ResourceNotFoundException"}
+BEDROCK_ERRORS |= {429: "ThrottlingException", 500: "InternalServerException", 503: "ServiceUnavailableException"}
+EVENT_STREAM = "application/vnd.amazon.eventstream"
+
+
+def _bedrock_error(status: int, retry_after: float | None, model: str, message: str = "fake failure") -> web.Response:
+    if status == 429:
+        message = f"Too many requests for {model} (fake upstream), please wait before trying again."
+    headers = {
+        "x-amzn-ErrorType": f"{BEDROCK_ERRORS.get(status, 'InternalServerException')}:http://internal.amazon.com/"
+    }
+    if retry_after is not None:
+        headers["Retry-After"] = _format_seconds(retry_after)
+    return _json({"message": message}, status=status, headers=headers)
+
+
+def _converse_words(messages: Any, system: Any = None) -> int:
+    """Words in Converse ``messages`` (``{"role", "content": [{"text"}]}``) and ``system`` blocks."""
+    blocks = [
+        block for message in messages or [] if isinstance(message, dict) for block in message.get("content") or []
+    ]
+    blocks += system if isinstance(system, list) else []
+    return max(1, sum(_words(block.get("text")) for block in blocks if isinstance(block, dict)))
+
+
+@endpoint
+async def bedrock(request: web.Request, body: dict, post: Any, model: str, plan: Plan) -> web.StreamResponse:
+    """Bedrock Runtime's ``/model/{modelId}/{operation}``: Converse in its own shape, InvokeModel as Claude's."""
+    operation, chunks = request.match_info["operation"], _reply_chunks(model, plan)
+    if operation in {"converse", "converse-stream"}:
+        prompt = _converse_words(body.get("messages"), body.get("system"))
+        usage = {"inputTokens": prompt, "outputTokens": len(chunks), "totalTokens": prompt + len(chunks)}
+        if operation == "converse":
+            message = {"role": "assistant", "content": [{"text": "".join(chunks)}]}
+            return _json(
+                {"output": {"message": message}, "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": 1}}
+            )
+        events = [eventstream.event("messageStart", dumps({"role": "assistant"}).encode())]
+        events += [
+            eventstream.event("contentBlockDelta", dumps({"contentBlockIndex": 0, "delta": {"text": piece}}).encode())
+            for piece in chunks
+        ]
+        events += [
+            eventstream.event("contentBlockStop", dumps({"contentBlockIndex": 0}).encode()),
+            eventstream.event("messageStop", dumps({"stopReason": "end_turn"}).encode()),
+            eventstream.event("metadata", dumps({"usage": usage, "metrics": {"latencyMs": 1}}).encode()),
+        ]
+        return await _stream(request, events, plan.stream_chunk_delay, content_type=EVENT_STREAM)
+    if operation in {"invoke", "invoke-with-response-stream"}:
+        # Claude's Messages format, as Bedrock's Anthropic models take it.
+        prompt = _messages_tokens(body.get("messages"), body.get("system"))
+        usage_headers = {
+            "X-Amzn-Bedrock-Input-Token-Count": str(prompt),
+            "X-Amzn-Bedrock-Output-Token-Count": str(len(chunks)),
+        }
+        reply = {"id": f"msg_bdrk_fake{plan.seq}", "type": "message", "role": "assistant", "model": model}
+        if operation == "invoke":
+            content = [{"type": "text", "text": "".join(chunks)}]
+            usage = {"input_tokens": prompt, "output_tokens": len(chunks)}
+            return _json(
+                {**reply, "content": content, "stop_reason": "end_turn", "usage": usage}, headers=usage_headers
+            )
+        pieces = [{"type": "message_start", "message": {**reply, "content": [], "usage": {"input_tokens": prompt}}}]
+        pieces += [
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}} for p in chunks
+        ]
+        metrics = {"inputTokenCount": prompt, "outputTokenCount": len(chunks), "invocationLatency": 1}
+        pieces += [
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": len(chunks)}},
+            {"type": "message_stop", "amazon-bedrock-invocationMetrics": metrics},
+        ]
+        events = [
+            eventstream.event("chunk", dumps({"bytes": base64.b64encode(dumps(piece).encode()).decode()}).encode())
+            for piece in pieces
+        ]
+        return await _stream(request, events, plan.stream_chunk_delay, content_type=EVENT_STREAM)
+    return _bedrock_error(404, None, model, f"fake upstream has no Bedrock operation {operation}")
+
+
 @endpoint
 async def oauth_token(request: web.Request, body: dict, post: Any, model: str, plan: Plan) -> web.StreamResponse:
     """Google's OAuth token endpoint for a service account's JWT-bearer grant (the assertion is not verified)."""
@@ -962,6 +1052,9 @@ def create_app(*, state: State | None = None, max_requests: int = 1000) -> web.A
     vertex = r"/v1/projects/{project}/locations/{location}/publishers/google/models/{model:[^/:]+}:{method:[a-zA-Z]+}"
     app.router.add_post(vertex, gemini)
     app.router.add_post(r"/v1/publishers/google/models/{model:[^/:]+}:{method:[a-zA-Z]+}", gemini)
+    app.router.add_post(
+        r"/model/{model}/{operation:converse|converse-stream|invoke|invoke-with-response-stream}", bedrock
+    )
     app.router.add_post("/token", oauth_token)
     app.router.add_post("/_control", control)
     app.router.add_post("/_reset", reset)
