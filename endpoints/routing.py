@@ -99,7 +99,7 @@ def retire_router(router: Any) -> None:
 def endpoint_secrets(endpoint: Endpoint) -> tuple[str, ...]:
     """The decrypted secrets of the keys ``endpoint`` uses (for scrubbing; never log or return this)."""
     keys = {model.key_id: model.key for model in endpoint.models.select_related("key")}
-    return tuple(sorted({key.secret() for key in keys.values() if key.has_secret}))
+    return tuple(sorted({part for key in keys.values() if key.has_secret for part in key.secret_parts()}))
 
 
 def _safe_message(exc: Exception, secrets: tuple[str, ...]) -> str:

@@ -26,6 +26,13 @@ class KeyAdmin(SharedObjectAdmin):
                 "description": "Changing the provider or any of these needs the secret re-entered.",
             },
         ),
+        (
+            "AWS access key (Bedrock)",
+            {
+                "fields": ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"],
+                "description": "A Bedrock key signs with an AWS access key instead of a Bedrock API key as the secret.",
+            },
+        ),
         ("Record", {"fields": readonly_fields}),
     ]
 

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 
 from catalog import services as catalog
 from gatewaylib.ui import add_service_errors
-from keys import services
+from keys import aws, services
 from keys.models import Key
 
 
@@ -32,6 +32,32 @@ def provider_choices() -> list[tuple[str, str]]:
 
 
 CONNECTION_FIELDS = ("api_base", "api_version", "organization", "region", "project")
+
+
+# A Bedrock key's AWS access key, instead of the secret; write-only like it.
+def _access_key_id_field() -> forms.CharField:
+    return forms.CharField(
+        label="AWS access key ID",
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}),
+        help_text="Bedrock only, instead of a Bedrock API key as the secret: requests are signed with this "
+        "access key for the key's region.",
+    )
+
+
+def _secret_access_key_field() -> forms.CharField:
+    return forms.CharField(label="AWS secret access key", required=False, widget=_secret_widget())
+
+
+def _session_token_field() -> forms.CharField:
+    return forms.CharField(
+        label="AWS session token", required=False, widget=_secret_widget(), help_text="Only for temporary credentials."
+    )
+
+
+def _access_key(data: dict[str, Any]) -> dict[str, str]:
+    """The AWS access-key fields as entered, for the service (which composes the secret from them)."""
+    return {name: data.get(name) or "" for name in aws.FIELDS}
 
 
 class KeyForm(forms.ModelForm):
@@ -53,6 +79,9 @@ class KeyForm(forms.ModelForm):
         help_text="Stored encrypted and never shown again. Leave empty to keep the current secret; "
         "re-enter it to change the provider or where the key connects.",
     )
+    aws_access_key_id = _access_key_id_field()
+    aws_secret_access_key = _secret_access_key_field()
+    aws_session_token = _session_token_field()
 
     class Meta:
         model = Key
@@ -76,7 +105,8 @@ class KeyForm(forms.ModelForm):
             stored = None if self.instance._state.adding else Key.objects.get(pk=self.instance.pk)
             fields = {field: data[field] for field in self.EDITABLE_FIELDS if field in data}
             try:
-                services.check_key(stored, secret=data.get("secret") or None, viewer=self.viewer, **fields)
+                secret = data.get("secret") or None
+                services.check_key(stored, secret=secret, viewer=self.viewer, **fields, **_access_key(data))
             except ValidationError as exc:
                 add_service_errors(self, exc)
         return data
@@ -86,11 +116,11 @@ class KeyForm(forms.ModelForm):
         data = {field: self.cleaned_data[field] for field in self.EDITABLE_FIELDS if field in self.cleaned_data}
         secret = self.cleaned_data.get("secret") or None
         if self.instance._state.adding:
-            return services.create_key(actor=actor, secret=secret, **data)
+            return services.create_key(actor=actor, secret=secret or "", **data, **_access_key(self.cleaned_data))
         # ModelForm validation already copied the new values onto self.instance;
         # hand the service the stored row so its audit "before" is the real one.
         stored = Key.objects.get(pk=self.instance.pk)
-        return services.update_key(stored, actor=actor, secret=secret, **data)
+        return services.update_key(stored, actor=actor, secret=secret, **data, **_access_key(self.cleaned_data))
 
     def try_save(self, actor) -> Key | None:
         """``save_for``, turning a service's ValidationError into form errors (None when it failed)."""
@@ -106,7 +136,7 @@ class KeyCreateForm(KeyForm):
 
     provider = forms.ChoiceField(choices=provider_choices)
 
-    field_order = ["name", "provider", "secret", *CONNECTION_FIELDS, "description"]
+    field_order = ["name", "provider", "secret", *aws.FIELDS, *CONNECTION_FIELDS, "description"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -123,22 +153,36 @@ class KeyEditForm(KeyCreateForm):
 
 
 class SecretForm(forms.Form):
-    """Replace a key's secret; the old one is overwritten and neither is ever shown."""
+    """Replace a key's secret (or a Bedrock key's AWS access key); the old one is overwritten, neither shown."""
 
     secret = forms.CharField(
         widget=_secret_widget(),
+        required=False,
         strip=True,
         max_length=services.MAX_SECRET_LENGTH,
         label="New secret",
         help_text="Replaces the stored secret immediately; running endpoints pick it up.",
     )
+    aws_access_key_id = _access_key_id_field()
+    aws_secret_access_key = _secret_access_key_field()
+    aws_session_token = _session_token_field()
 
-    def clean_secret(self) -> str:
-        return services.clean_secret(self.cleaned_data["secret"])
+    def __init__(self, *args: Any, key: Key | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if key is None or key.provider not in aws.PROVIDERS:
+            for name in aws.FIELDS:
+                del self.fields[name]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors and not data.get("secret") and not any(_access_key(data).values()):
+            self.add_error("secret", "Enter the new secret.")
+        return data
 
     def try_save(self, key: Key, actor) -> Key | None:
+        secret = self.cleaned_data["secret"] or None
         try:
-            return services.update_key(key, actor=actor, secret=self.cleaned_data["secret"])
+            return services.update_key(key, actor=actor, secret=secret, **_access_key(self.cleaned_data))
         except ValidationError as exc:
             add_service_errors(self, exc)
             return None

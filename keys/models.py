@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from gatewaylib.validators import no_control_characters, no_control_characters_multiline
 from keys import crypto
+from keys.aws import PROVIDERS as AWS_PROVIDERS
+from keys.aws import AwsCredentials
 from sharing.levels import level_permissions
 from sharing.models import SharedQuerySet
 
@@ -27,6 +30,15 @@ DESTINATION_FIELDS = ("provider", "api_base", "api_version", "organization", "re
 REGION_PARAMS = {"bedrock": "aws_region_name", "sagemaker": "aws_region_name", "vertex_ai": "vertex_location"}
 PROJECT_PARAMS = {"vertex_ai": "vertex_project", "watsonx": "project_id"}
 NO_SECRET = "EMPTY"
+# The credentials inside a secret that is a JSON document (an AWS access key, a Google service
+# account): each is cut out of replies and log lines on its own, as the whole secret is.
+SECRET_JSON_FIELDS = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "private_key",
+    "private_key_id",
+)
 
 
 class Key(models.Model):
@@ -86,7 +98,9 @@ class Key(models.Model):
 
     def set_secret(self, plaintext: str) -> None:
         self.secret_ciphertext = crypto.encrypt(plaintext)
-        self.masked_secret = crypto.mask(plaintext)
+        # An AWS access key is known by its id's hint (``AKI...MPLE``), not by the end of its JSON.
+        credentials = AwsCredentials.from_secret(plaintext)
+        self.masked_secret = crypto.mask(credentials.access_key_id if credentials else plaintext)
 
     def secret(self) -> str:
         """The decrypted secret; raises ``SecretDecryptionError`` rather than return ciphertext."""
@@ -95,6 +109,20 @@ class Key(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.masked_secret)
+
+    def secret_parts(self) -> tuple[str, ...]:
+        """The decrypted secret and each credential inside it, for scrubbing (never log or return this)."""
+        secret = self.secret()
+        if not secret.startswith("{"):
+            return (secret,)
+        try:
+            document = json.loads(secret)
+        except ValueError:
+            return (secret,)
+        if not isinstance(document, dict):
+            return (secret,)
+        parts = (document.get(name) for name in SECRET_JSON_FIELDS)
+        return (secret, *(part for part in parts if isinstance(part, str) and part))
 
     def destination(self) -> dict[str, str]:
         """The key's destination fields (no secret): what decides where the secret goes."""
@@ -108,11 +136,16 @@ class Key(models.Model):
         if self.provider in PROJECT_PARAMS:
             params[PROJECT_PARAMS[self.provider]] = self.project
         connection = {name: value for name, value in params.items() if value}
+        secret = self.secret() if self.has_secret else ""
+        if self.provider in AWS_PROVIDERS and (credentials := AwsCredentials.from_secret(secret)) is not None:
+            # Signed with the access key; a Bedrock ``api_key`` would be sent as a bearer token instead.
+            connection.update(credentials.litellm_params())
+            return connection
         # Always pass a credential: without one LiteLLM falls back to the
         # gateway's environment (OPENAI_API_KEY, OLLAMA_API_KEY, ...) and would
         # send the operator's secret to this key's server. "EMPTY" is what
         # vLLM's docs use for a server that checks no key.
-        connection["api_key"] = self.secret() if self.has_secret else NO_SECRET
+        connection["api_key"] = secret or NO_SECRET
         return connection
 
 

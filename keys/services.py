@@ -16,7 +16,7 @@ from catalog import services as catalog
 from endpoints import probes
 from gatewaylib import netguard
 from gatewaylib.errors import Conflict
-from keys import crypto
+from keys import aws, crypto
 from keys.models import DESTINATION_FIELDS, PROJECT_PARAMS, REGION_PARAMS, Key
 from keys.signals import key_changed
 from sharing import services as sharing
@@ -43,6 +43,11 @@ def clean_secret(value: str, provider: str = "") -> str:
         raise ValidationError(f"The secret may be at most {MAX_SECRET_LENGTH} characters.")
     if "\x00" in value:
         raise ValidationError("The secret contains a NUL character.")
+    if provider in aws.PROVIDERS and value.startswith("{") and aws.AwsCredentials.from_secret(value) is None:
+        raise ValidationError(
+            "A Bedrock key's secret is a Bedrock API key; enter an AWS access key in its own fields "
+            "(access key id, secret access key, session token)."
+        )
     return value
 
 
@@ -139,9 +144,14 @@ def check_key(
     endpoints a refusal may name.
     """
     current = stored.destination() if stored is not None else dict.fromkeys(DESTINATION_FIELDS, "")
+    access_key = {name: fields.pop(name) for name in aws.FIELDS if name in fields}
     provider = _checked("provider", clean_provider, fields.get("provider", current["provider"]))
     destination = clean_destination(provider, {**current, **fields}, stored_api_base=current["api_base"])
     cleaned = {**fields, **destination, "provider": provider}
+    if (composed := aws.compose(provider, access_key)) is not None:
+        if secret:
+            raise ValidationError({"secret": ["Enter either a secret or an AWS access key, not both."]})
+        secret = composed
     if secret is not None or stored is None:
         secret = _checked("secret", clean_secret, secret or "", provider)
     if stored is not None:
@@ -286,7 +296,7 @@ def test_connection(key: Key, *, actor: AbstractBaseUser) -> probes.Result:
         params = key.litellm_connection()
     except crypto.SecretDecryptionError:
         return probes.Result(key.provider, probes.FAILED, "The secret cannot be decrypted with the configured keys.")
-    secrets = (params["api_key"],) if key.has_secret else ()
+    secrets = key.secret_parts() if key.has_secret else ()
     result = probes.probe_key(key.provider, params, secrets)
     logger.info("key tested id=%s outcome=%s by=%s", key.public_id, result.outcome, actor.pk)
     return result

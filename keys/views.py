@@ -123,7 +123,7 @@ def key_edit(request: HttpRequest, key_id: str) -> HttpResponse:
 def key_secret(request: HttpRequest, key_id: str) -> HttpResponse:
     """Replace the secret (EDIT). The old and the new one are never shown."""
     key, _ = _get_key(request, key_id, Level.EDIT)
-    form = SecretForm(request.POST or None)
+    form = SecretForm(request.POST or None, key=key)
     if request.method == "POST" and form.is_valid() and form.try_save(key, actor=request.user):
         messages.success(request, f"Secret of “{key.name}” replaced.")
         return redirect("keys:key-detail", key_id=key.public_id)

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from keys import services
+from keys import aws, services
 from keys.models import Key
 
 
@@ -13,7 +13,9 @@ class KeySerializer(serializers.ModelSerializer):
 
     The connection fields (``api_base``, ``api_version``, ``organization``,
     ``region``, ``project``) say where the secret is sent; changing any of
-    them (or ``provider``) needs ``secret`` in the same request.
+    them (or ``provider``) needs ``secret`` in the same request. A Bedrock key
+    takes an AWS access key (``aws_access_key_id``, ``aws_secret_access_key``,
+    ``aws_session_token``) instead of a Bedrock API key as ``secret``.
     """
 
     id = serializers.CharField(source="public_id", read_only=True)
@@ -26,6 +28,30 @@ class KeySerializer(serializers.ModelSerializer):
         help_text="The provider credential. Stored encrypted; never returned. May be empty only for a "
         "self-hosted server. Required when changing the provider or a connection field.",
     )
+    aws_access_key_id = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=128,
+        help_text="Bedrock keys only, instead of a Bedrock API key as `secret`: the AWS access key id that "
+        "requests are signed with (never returned; the masked hint is its own).",
+    )
+    aws_secret_access_key = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=256,
+        style={"input_type": "password"},
+        help_text="The access key's secret (with `aws_access_key_id`). Stored encrypted; never returned.",
+    )
+    aws_session_token = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=8192,
+        style={"input_type": "password"},
+        help_text="Temporary credentials' session token. Stored encrypted; never returned.",
+    )
     # Null once the creating user is deleted (the FK is SET_NULL).
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
@@ -37,6 +63,7 @@ class KeySerializer(serializers.ModelSerializer):
             "provider",
             "description",
             "secret",
+            *aws.FIELDS,
             "masked_secret",
             "api_base",
             "api_version",
@@ -52,14 +79,15 @@ class KeySerializer(serializers.ModelSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance is not None:
-            self.fields["secret"].required = False
+        # Required unless an AWS access key is sent instead, or the key already has one (the service checks).
+        self.fields["secret"].required = False
 
     def validate_provider(self, value: str) -> str:
         return services.clean_provider(value)
 
     def create(self, validated_data: dict[str, Any]) -> Key:
-        return services.create_key(actor=self.context["request"].user, **validated_data)
+        secret = validated_data.pop("secret", "")
+        return services.create_key(actor=self.context["request"].user, secret=secret, **validated_data)
 
     def update(self, instance: Key, validated_data: dict[str, Any]) -> Key:
         return services.update_key(instance, actor=self.context["request"].user, **validated_data)
