@@ -13,7 +13,7 @@ from typing import Any
 from catalog import services as catalog
 from endpoints.models import Endpoint, EndpointModel
 from endpoints.validation import ALLOWED_LITELLM_PARAMS
-from gatewaylib.endpoint_types import TYPES
+from gatewaylib.endpoint_types import BEDROCK, TYPES
 from gatewaylib.scrub import Scrubber
 from keys.crypto import SecretDecryptionError
 
@@ -21,12 +21,17 @@ from keys.crypto import SecretDecryptionError
 ROUTER_LIMITS = frozenset({"rpm", "tpm", "max_parallel_requests"})
 
 
-def passes_through(wire: str, provider: str, params: Mapping[str, Any]) -> bool:
+def passes_through(wire: str, provider: str, params: Mapping[str, Any], model_name: str) -> bool:
     """Whether a model can serve a provider's own API (Gemini's) passed through unchanged.
 
     It must be that provider's model (LiteLLM's Router has no call that
-    translates such an API), with no limit that only the Router counts.
+    translates such an API), with no limit that only the Router counts. A
+    Bedrock catalog name with a region or a commitment term in it
+    (``eu-west-1/1-month-commitment/...``) prices provisioned throughput; it
+    is no model id Bedrock Runtime takes.
     """
+    if wire == BEDROCK and "/" in model_name:
+        return False
     return provider == wire and not (ROUTER_LIMITS & params.keys())
 
 
@@ -37,7 +42,8 @@ def native_apis(endpoint_type: str, models: Iterable[EndpointModel]) -> list[str
     return [
         wire
         for wire in sorted(wires)
-        if models and all(passes_through(wire, model.provider, model.litellm_params) for model in models)
+        if models
+        and all(passes_through(wire, model.provider, model.litellm_params, model.model_name) for model in models)
     ]
 
 

@@ -10,9 +10,9 @@ schemas stay in ``proxy.allowlist`` (they are big) but are keyed through
 Each type's first route is named after the type: it is the route its
 ``/gateway/<name>/invocations`` URL takes, and the one a wrongly routed call
 is pointed to. Further routes are other public APIs for the same type
-(Anthropic's Messages API for chat; Google's Gemini API for chat and
-embedding, whose URLs carry the endpoint's name where Gemini expects the
-model's).
+(Anthropic's Messages API for chat; Google's Gemini and Vertex AI APIs,
+and Amazon Bedrock Runtime's, whose URLs carry the endpoint's name where the
+provider expects the model's).
 
 No Django and no models here: the catalog, the endpoints app and the proxy
 all read it.
@@ -27,19 +27,25 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-OPENAI, ANTHROPIC, GEMINI, VERTEX = "openai", "anthropic", "gemini", "vertex_ai"
+OPENAI, ANTHROPIC, GEMINI, VERTEX, BEDROCK = "openai", "anthropic", "gemini", "vertex_ai", "bedrock"
 # Google's APIs: one request and response format (generateContent and its
 # kin), one error shape; Gemini's (Google AI Studio) and Vertex AI's.
 GOOGLE_WIRES = frozenset({GEMINI, VERTEX})
-WIRE_LABELS: Mapping[str, str] = MappingProxyType({GEMINI: "Gemini", VERTEX: "Vertex AI"})
+# The provider APIs served only passed through (LiteLLM's Router has no call for them).
+NATIVE_WIRES = frozenset({*GOOGLE_WIRES, BEDROCK})
+WIRE_LABELS: Mapping[str, str] = MappingProxyType({GEMINI: "Gemini", VERTEX: "Vertex AI", BEDROCK: "Bedrock"})
 
 # Each Google API's REST layout under a gateway prefix, the endpoint's name
 # where the provider puts the model's (``models/{model}:generateContent``).
 GEMINI_PREFIX, GEMINI_VERSION = "/gemini", "v1beta"
 VERTEX_PREFIX, VERTEX_VERSION = "/vertex_ai", "v1"
+# Bedrock Runtime's layout (``/model/{modelId}/converse``) under its prefix: boto3's ``endpoint_url``.
+BEDROCK_PREFIX = "/bedrock"
 ENDPOINT_PLACEHOLDER = "{endpoint}"
 # Where each provider-native API that is only passed through lives: its SDK's base URL, less the host.
-NATIVE_API_PREFIXES: Mapping[str, str] = MappingProxyType({GEMINI: GEMINI_PREFIX, VERTEX: VERTEX_PREFIX})
+NATIVE_API_PREFIXES: Mapping[str, str] = MappingProxyType(
+    {GEMINI: GEMINI_PREFIX, VERTEX: VERTEX_PREFIX, BEDROCK: BEDROCK_PREFIX}
+)
 _MODEL_PATHS = {
     GEMINI: f"{GEMINI_PREFIX}/{GEMINI_VERSION}/models",
     # Vertex AI's publisher-model layout; clients may put projects/<p>/locations/<l>/ before
@@ -53,7 +59,7 @@ class Route:
     """One public URL of the proxy."""
 
     name: str
-    path: str  # a Gemini route's holds ``{endpoint}``: the endpoint is named in the URL, not the body
+    path: str  # a native API's holds ``{endpoint}``: the endpoint is named in the URL, not the body
     router_method: str  # the LiteLLM Router coroutine the translated path awaits ("": passthrough only)
     required: tuple[str, ...]  # the fields a body must have (the allowed ones are its allowlist schema)
     operation: str  # gen_ai.operation.name: the convention's value where one fits, else the route's name
@@ -64,7 +70,9 @@ class Route:
     # the ``/v1`` their base URL ends with.
     passthrough: bool = False
     multipart: bool = False  # the body is multipart/form-data (a file upload), not JSON
-    native_method: str = ""  # the provider's method after the colon in its URL (Gemini's ``generateContent``)
+    # The provider's method in its URL: after the colon in Google's (``generateContent``), the last
+    # segment in Bedrock's (``converse-stream``).
+    native_method: str = ""
     always_streams: bool = False  # the route's answer is a stream whatever the body says (``streamGenerateContent``)
 
     @property
@@ -79,7 +87,7 @@ class Route:
     def url_for(self, endpoint: str) -> str:
         """The path (and query) a client calls this route at for ``endpoint``."""
         path = self.path.replace(ENDPOINT_PLACEHOLDER, endpoint)
-        return path + "?alt=sse" if self.always_streams else path
+        return path + "?alt=sse" if self.always_streams and self.wire in GOOGLE_WIRES else path
 
 
 # Route names: the API's short name, then the method in snake_case (``vertex_count_tokens``).
@@ -96,6 +104,13 @@ def _google(wire: str, method: str, required: tuple[str, ...], operation: str | 
     operation = operation or name
     path = f"{_MODEL_PATHS[wire]}/{ENDPOINT_PLACEHOLDER}:{method}"
     return Route(name, path, "", required, operation, wire=wire, passthrough=True, native_method=method, **flags)
+
+
+def _bedrock(method: str, required: tuple[str, ...], **flags: bool) -> Route:
+    """A Bedrock Runtime operation on a model (``/bedrock/model/{endpoint}/converse``), passed through."""
+    name = "bedrock_" + method.replace("-", "_")
+    path = f"{BEDROCK_PREFIX}/model/{ENDPOINT_PLACEHOLDER}/{method}"
+    return Route(name, path, "", required, "chat", wire=BEDROCK, passthrough=True, native_method=method, **flags)
 
 
 def _google_chat(wire: str) -> tuple[Route, ...]:
@@ -150,6 +165,11 @@ ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
             ),
             *_google_chat(GEMINI),
             *_google_chat(VERTEX),
+            _bedrock("converse", ("messages",)),
+            _bedrock("converse-stream", ("messages",), streams=True, always_streams=True),
+            # The model's own request format (Anthropic's, Llama's, Titan's, ...), as InvokeModel takes it.
+            _bedrock("invoke", ()),
+            _bedrock("invoke-with-response-stream", (), streams=True, always_streams=True),
         ),
         one_token_probe=True,
     ),
@@ -271,11 +291,11 @@ TYPES: Mapping[str, TypeEntry] = MappingProxyType({entry.value: entry for entry 
 ROUTES: Mapping[str, Route] = MappingProxyType(
     {route.name: route for entry in ENDPOINT_TYPES for route in entry.routes}
 )
-# Each Google API's method names (after the colon in its URLs) -> their routes.
+# Each native API's method names (in its URLs) -> their routes.
 NATIVE_METHODS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         wire: MappingProxyType({r.native_method: r.name for r in ROUTES.values() if r.wire == wire})
-        for wire in sorted(GOOGLE_WIRES)
+        for wire in sorted(NATIVE_WIRES)
     }
 )
 GEMINI_METHODS = NATIVE_METHODS[GEMINI]

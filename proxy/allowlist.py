@@ -24,6 +24,7 @@ from typing import Any
 
 from litellm.types.llms.openai import ValidUserMessageContentTypes
 
+from endpoints.validation import DESTINATION_PARAMS
 from gatewaylib.endpoint_types import ROUTES, per_route
 from proxy.errors import ProxyError
 from proxy.routes import SPEECH_CONTENT_TYPES
@@ -36,6 +37,7 @@ from proxy.validators import (
     Message,
     Num,
     Obj,
+    OpenFields,
     Part,
     Role,
     Str,
@@ -260,6 +262,34 @@ GEMINI_BATCH_EMBED: dict[str, Validator] = {
     "requests": Arr(Obj({**GEMINI_EMBED_FIELDS, "model": TEXT}, required=("content",), closed=True)),
 }
 
+# -- Amazon Bedrock Runtime -----------------------------------------------------------
+# Converse's documented request (the model is in the URL; credentials and region are the key's).
+BEDROCK_CONTENT = Obj()  # text, image, document, toolUse, toolResult, ...: Bedrock checks its own blocks
+BEDROCK_CONVERSE: dict[str, Validator] = {
+    "messages": Arr(
+        Obj({"role": Str(choices=("user", "assistant")), "content": Arr(BEDROCK_CONTENT)}, required=("role",))
+    ),
+    "system": Arr(BEDROCK_CONTENT),
+    "inferenceConfig": Obj(
+        {"maxTokens": TOKENS, "temperature": Num(0, 1), "topP": Num(0, 1), "stopSequences": STRINGS}, closed=True
+    ),
+    "toolConfig": OBJECT,
+    "guardrailConfig": OBJECT,
+    "additionalModelRequestFields": OBJECT,
+    "additionalModelResponseFieldPaths": STRINGS,
+    "promptVariables": OBJECT,
+    "requestMetadata": Obj(values=TEXT),
+    "performanceConfig": OBJECT,
+    "serviceTier": OBJECT,
+}
+
+# InvokeModel's body is the model's own format (Claude's, Llama's, Titan's, ...): only the
+# names that would send a LiteLLM call elsewhere, re-credential it or skip the provider are refused.
+LITELLM_CONTROLS = frozenset(
+    {"extra_body", "mock_response", "mock_testing_fallbacks", "_target_order", "fallbacks", "num_retries"}
+)
+INVOKE = OpenFields(DESTINATION_PARAMS | LITELLM_CONTROLS)
+
 # Keyed through the registry: a route added there without a table here (or
 # the other way round) fails at import.
 SCHEMAS: dict[str, dict[str, Validator]] = per_route(
@@ -282,6 +312,10 @@ SCHEMAS: dict[str, dict[str, Validator]] = per_route(
         "vertex_generate_content": VERTEX_GENERATE,
         "vertex_stream_generate_content": VERTEX_GENERATE,
         "vertex_count_tokens": GEMINI_COUNT_TOKENS,
+        "bedrock_converse": BEDROCK_CONVERSE,
+        "bedrock_converse_stream": BEDROCK_CONVERSE,
+        "bedrock_invoke": INVOKE,
+        "bedrock_invoke_with_response_stream": INVOKE,
     },
     "allowlist schema",
 )

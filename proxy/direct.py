@@ -14,6 +14,8 @@ and the usage are read.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -22,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import orjson
 
-from gatewaylib import egress
-from gatewaylib.endpoint_types import ANTHROPIC, GOOGLE_WIRES, OPENAI
+from gatewaylib import egress, eventstream
+from gatewaylib.endpoint_types import ANTHROPIC, BEDROCK, GOOGLE_WIRES, OPENAI
 from gatewaylib.scrub import WITHHELD, Scrubber
 from proxy import errors
 from proxy.errors import ProxyError
@@ -56,7 +58,7 @@ async def dispatch(
 ) -> Response:
     # OpenAI's ``metadata`` is for the gateway's records; Anthropic's is the provider's.
     payload = {name: value for name, value in body.items() if call.flavour != OPENAI or name != "metadata"}
-    call.stream = call.spec.always_streams or bool(payload.get("stream"))
+    call.stream = call.spec.always_streams or (call.spec.streams and bool(payload.get("stream")))
     wants_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
     if call.stream and call.spec.stream_usage_option:
         # Always ask for usage so streams are metered; the usage chunk reaches
@@ -103,8 +105,8 @@ async def _attempt(
         message = "The request body holds an integer that does not fit in 64 bits."
         raise ProxyError(400, message, code="invalid_json") from None
     try:
-        headers = upstream.headers if upstream.credentials is None else await upstream.signed_headers()
-        response = await egress.session().post(upstream.url, data=data, headers=headers, timeout=upstream.timeout)
+        headers = await upstream.signed_headers(data) if upstream.signs else upstream.headers
+        response = await egress.session().post(upstream.target, data=data, headers=headers, timeout=upstream.timeout)
     except egress.EgressRefused as exc:
         raise _Failed(ProxyError(502, exc.reason, code="destination_refused"), 502) from None
     except TokenError as exc:  # Vertex AI: no access token from the key's service account
@@ -122,7 +124,9 @@ async def _attempt(
 
 
 def _name_model(payload: dict[str, Any], upstream: Upstream) -> None:
-    """Put the provider's model name where its API reads it (Gemini's URL already holds it)."""
+    """Put the provider's model name where its API reads it (Gemini's and Bedrock's URLs already hold it)."""
+    if upstream.wire == BEDROCK:
+        return
     if upstream.wire not in GOOGLE_WIRES:
         payload["model"] = upstream.model
     elif "requests" in payload:  # batchEmbedContents names the model in every request too
@@ -152,6 +156,9 @@ def _provider_message(raw: bytes) -> str:
     error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         return error["message"]
+    for name in ("message", "Message"):  # AWS's shape
+        if isinstance(data, dict) and isinstance(data.get(name), str):
+            return data[name]
     return raw.decode(errors="replace")
 
 
@@ -163,10 +170,30 @@ async def _complete(call: Call, response: aiohttp.ClientResponse, wire: str) -> 
     finally:
         response.release()
     content_type = response.headers.get("content-type", "application/json")
-    if content_type.startswith("application/json"):
+    headers = {}
+    if wire == BEDROCK:
+        # InvokeModel reports usage (and latency) in headers, whatever the model's format.
+        headers = {name: value for name, value in response.headers.items() if name.lower() in BEDROCK_HEADERS}
+        _count_bedrock_headers(call, headers)
+    if content_type.startswith("application/json") and not call.prompt_tokens:
         _count(call, body, wire)
     call.finish(200)
-    return Response(status=200, body=body, content_type=content_type)
+    return Response(status=200, body=body, content_type=content_type, headers=headers)
+
+
+BEDROCK_HEADERS = frozenset(
+    {"x-amzn-bedrock-input-token-count", "x-amzn-bedrock-output-token-count", "x-amzn-bedrock-invocation-latency"}
+)
+
+
+def _count_bedrock_headers(call: Call, headers: Mapping[str, str]) -> None:
+    counts = {name.lower(): value for name, value in headers.items()}
+    prompt = counts.get("x-amzn-bedrock-input-token-count", "")
+    completion = counts.get("x-amzn-bedrock-output-token-count", "")
+    if prompt.isdigit():
+        call.prompt_tokens = int(prompt)
+    if completion.isdigit():
+        call.completion_tokens = int(completion)
 
 
 def _count(call: Call, body: bytes, wire: str) -> None:
@@ -180,6 +207,15 @@ def _count(call: Call, body: bytes, wire: str) -> None:
     if wire in GOOGLE_WIRES:
         usage = data.get("usageMetadata")
         names = ("promptTokenCount", "candidatesTokenCount")
+    elif wire == BEDROCK:
+        # Converse's usage (and its stream's metadata event), or the invocation metrics
+        # at the end of an InvokeModel stream; a Claude body's own usage otherwise.
+        if isinstance(metrics := data.get("amazon-bedrock-invocationMetrics"), dict):
+            usage, names = metrics, ("inputTokenCount", "outputTokenCount")
+        elif isinstance(usage := data.get("usage"), dict) and "inputTokens" in usage:
+            names = ("inputTokens", "outputTokens")
+        else:
+            names = ("input_tokens", "output_tokens")
     elif wire == ANTHROPIC:
         usage = data.get("usage") or (data.get("message") or {}).get("usage")
         names = ("input_tokens", "output_tokens")
@@ -204,11 +240,12 @@ def _relay(call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wan
         call.finish(499, "client_disconnected")
         call.end_of_stream()
 
+    events = _messages if wire == BEDROCK else _events
     return Response(
         status=200,
         content_type=response.headers.get("content-type", "text/event-stream"),
         headers=dict(STREAM_HEADERS),
-        stream=_events(call, response, scrubber, wants_usage, wire),
+        stream=events(call, response, scrubber, wants_usage, wire),
         on_close=closed,
     )
 
@@ -266,3 +303,54 @@ def _pass(call: Call, event: bytes, scrubber: Scrubber, wants_usage: bool, wire:
             return ProxyError(502, f"The provider sent an error; {WITHHELD}.", code="provider_error").event(wire)
         return scrubbed
     return event
+
+
+async def _messages(
+    call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wants_usage: bool, wire: str
+) -> AsyncIterator[bytes]:
+    """Bedrock's event-stream messages as they arrive, each whole; usage is read from them on the way."""
+    status, error_type, message, pending = 200, "", "", b""
+    try:
+        async for chunk in response.content.iter_any():
+            if call.ttft_ms is None:
+                call.ttft_ms = (time.perf_counter() - call.started) * 1000
+            pending += chunk
+            while (end := eventstream.message_end(pending)) != -1:
+                frame, pending = pending[:end], pending[end:]
+                yield _pass_message(call, frame, scrubber)
+        if pending:
+            raise eventstream.MalformedMessage("the stream ended inside a message")
+    except asyncio.CancelledError:
+        status, error_type = 499, "client_disconnected"
+        raise
+    except (aiohttp.ClientError, TimeoutError, eventstream.MalformedMessage):
+        error = ProxyError(502, "The provider's stream broke off.", code="provider_unreachable")
+        status, error_type, message = error.status, error.code, error.message
+        yield error.event(wire)
+    finally:
+        response.release()
+        call.finish(status, error_type, message)
+        call.end_of_stream()
+
+
+def _pass_message(call: Call, frame: bytes, scrubber: Scrubber) -> bytes:
+    """One message as the client gets it: usage counted, an exception's text scrubbed."""
+    if b"metadata" not in frame and b"chunk" not in frame and b"exception" not in frame:
+        return frame  # a text delta (the header names are plain bytes): nothing to read
+    message = eventstream.decode(frame)
+    if message.is_exception:
+        # A provider may echo the request, credential included, in an error.
+        scrubbed = scrubber.data(message.payload)
+        if scrubbed is None:
+            return ProxyError(502, f"The provider sent an error; {WITHHELD}.", code="provider_error").event(BEDROCK)
+        return frame if scrubbed == message.payload else eventstream.encode(message.headers, scrubbed)
+    if message.event_type == "metadata":
+        _count(call, message.payload, BEDROCK)
+    elif message.event_type == "chunk":  # InvokeModel's stream: the model's own event, base64 in "bytes"
+        try:
+            inner = base64.b64decode(orjson.loads(message.payload).get("bytes") or "")
+        except (orjson.JSONDecodeError, binascii.Error, AttributeError, TypeError):
+            return frame
+        if b"invocationMetrics" in inner:
+            _count(call, inner, BEDROCK)
+    return frame

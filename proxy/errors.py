@@ -1,4 +1,4 @@
-"""Errors in the shapes clients expect: OpenAI's ``{"error": {...}}``, Anthropic's or Google's.
+"""Errors in the shapes clients expect: OpenAI's ``{"error": {...}}``, Anthropic's, Google's or AWS's.
 
 Provider failures are mapped from LiteLLM's exceptions to the right status
 (429 with Retry-After, 502/503/504), and their messages are scrubbed of any
@@ -11,7 +11,8 @@ import logging
 
 import orjson
 
-from gatewaylib.endpoint_types import GOOGLE_WIRES
+from gatewaylib import eventstream
+from gatewaylib.endpoint_types import BEDROCK, GOOGLE_WIRES
 from gatewaylib.scrub import Scrubber
 from proxy.http import Response, json_response
 
@@ -52,6 +53,23 @@ GOOGLE_STATUSES = {
     504: "DEADLINE_EXCEEDED",
 }
 
+# AWS's error codes by HTTP status, as Bedrock Runtime answers them (boto3 reads the code
+# from the x-amzn-ErrorType header; inside a stream it is the exception's lowerCamel name).
+BEDROCK_ERRORS = {
+    400: "ValidationException",
+    401: "UnrecognizedClientException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    405: "ValidationException",
+    408: "ModelTimeoutException",
+    409: "ConflictException",
+    413: "ValidationException",
+    424: "ModelErrorException",
+    429: "ThrottlingException",
+    503: "ServiceUnavailableException",
+    504: "ModelTimeoutException",
+}
+
 
 class ProxyError(Exception):
     """An error the proxy answers with; ``message`` must already be safe to show."""
@@ -72,6 +90,9 @@ class ProxyError(Exception):
         self.error_type = error_type
 
     def body(self, flavour: str = "openai") -> dict:
+        if flavour == BEDROCK:  # AWS's shape; the gateway's own code beside the message
+            body = {"message": self.message, "reason": self.code or "error"}
+            return {**body, "param": self.param} if self.param else body
         if flavour in GOOGLE_WIRES:
             # The gateway's own code goes where Google puts a machine-readable reason.
             info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": self.code or "error"}
@@ -88,11 +109,21 @@ class ProxyError(Exception):
         )
         return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
 
+    @property
+    def aws_code(self) -> str:
+        return BEDROCK_ERRORS.get(self.status, "InternalServerException")
+
     def response(self, flavour: str = "openai") -> Response:
-        return json_response(self.body(flavour), status=self.status, headers=dict(self.headers))
+        headers = dict(self.headers)
+        if flavour == BEDROCK:
+            headers["x-amzn-ErrorType"] = self.aws_code
+        return json_response(self.body(flavour), status=self.status, headers=headers)
 
     def event(self, flavour: str = "openai") -> bytes:
-        """The error as one SSE event, for a stream that has already started."""
+        """The error as one SSE event (an event-stream exception on Bedrock), for a stream that has started."""
+        if flavour == BEDROCK:
+            code = self.aws_code
+            return eventstream.exception(code[0].lower() + code[1:], orjson.dumps(self.body(flavour)))
         prefix = b"event: error\n" if flavour == "anthropic" else b""
         return prefix + b"data: " + orjson.dumps(self.body(flavour)) + b"\n\n"
 

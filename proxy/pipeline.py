@@ -26,7 +26,9 @@ from gateway_site.parsers import MAX_JSON_DEPTH, JSONTooDeep, strict_loads
 from gatewaylib.db import DatabaseUnavailable, run_in_thread
 from gatewaylib.drain import Ticket, drain
 from gatewaylib.endpoint_types import (
+    BEDROCK,
     GEMINI,
+    GOOGLE_WIRES,
     NATIVE_API_PREFIXES,
     NATIVE_METHODS,
     ROUTES,
@@ -196,10 +198,30 @@ def _query(call: Call, name: str) -> str | None:
     return values[-1] if values else None
 
 
+def signing_key_id(headers: dict[str, str]) -> str | None:
+    """The access key id of an AWS Signature Version 4 ``Authorization`` header: where boto3 puts the token.
+
+    ``AWS4-HMAC-SHA256 Credential=<key id>/<date>/<region>/<service>/aws4_request, SignedHeaders=..., Signature=...``.
+    The signature is not checked: it is made with a secret the gateway never
+    sees (any will do); the token in the key id is the credential, as a bearer
+    token would be.
+    """
+    header = headers.get("authorization", "")
+    if not header.startswith("AWS4-HMAC-SHA256 "):
+        return None
+    for part in header[17:].split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "Credential":
+            return value.split("/", 1)[0].strip() or None
+    return None
+
+
 async def authenticate(call: Call) -> Caller:
     raw = token_from(call.request.headers)
     if not raw and call.flavour == GEMINI:
         raw = _query(call, "key")  # Gemini's REST examples pass the key in the URL
+    if not raw and call.flavour == BEDROCK:
+        raw = signing_key_id(call.request.headers)
     if not raw:
         raise ProxyError(401, _MISSING_TOKEN.get(call.flavour, _MISSING_TOKEN["openai"]), code="missing_api_key")
     caller = await state.caller(raw)
@@ -212,12 +234,13 @@ _MISSING_TOKEN = {
     "openai": "Missing gateway token: send 'Authorization: Bearer <token>'.",
     GEMINI: "Missing gateway token: send it as the API key ('x-goog-api-key: <token>').",
     VERTEX: "Missing gateway token: send it as the access token ('Authorization: Bearer <token>').",
+    BEDROCK: "Missing gateway token: sign with it as the AWS access key id, or send 'Authorization: Bearer <token>'.",
 }
 
 
 def check_query(call: Call) -> None:
     """Gemini streams only as server-sent events here (its SDKs ask for them); its JSON-array stream is refused."""
-    if call.spec.always_streams and _query(call, "alt") != "sse":
+    if call.spec.always_streams and call.flavour in GOOGLE_WIRES and _query(call, "alt") != "sse":
         raise ProxyError(400, f"Add ?alt=sse: {call.request.path} streams as server-sent events.", code="invalid_alt")
 
 
@@ -409,7 +432,7 @@ async def dispatch(call: Call, endpoint: EndpointInfo, body: dict[str, Any]) -> 
 
 
 def not_passthrough(call: Call, endpoint: EndpointInfo) -> ProxyError:
-    """A provider's own API (Gemini's) reaches that provider's models only: LiteLLM's Router cannot translate it."""
+    """A provider's own API (Gemini's, Bedrock's) reaches its provider's models only: the Router has no call for it."""
     provider = WIRE_LABELS[call.spec.wire]
     message = (
         f"'{endpoint.name}' cannot take {provider} API calls: every model of it must be a {provider} model "
@@ -419,7 +442,7 @@ def not_passthrough(call: Call, endpoint: EndpointInfo) -> ProxyError:
 
 
 async def handle_native(request: Request, wire: str, endpoint_name: str, method: str) -> Response:
-    """Gemini's or Vertex AI's own API (``/gemini/v1beta/models/<endpoint>:<method>``), passed through."""
+    """A provider's own API (``/gemini/v1beta/models/<endpoint>:<method>``, ``/bedrock/model/<endpoint>/converse``)."""
     route = NATIVE_METHODS[wire].get(method)
     if route is None:
         return unknown_route(request)

@@ -6,7 +6,16 @@ import json
 import re
 from typing import Any
 
-from gatewaylib.endpoint_types import ENDPOINT_TYPES, GEMINI, GEMINI_PREFIX, ROUTES, VERTEX, VERTEX_PREFIX
+from gatewaylib.endpoint_types import (
+    BEDROCK,
+    BEDROCK_PREFIX,
+    ENDPOINT_TYPES,
+    GEMINI,
+    GEMINI_PREFIX,
+    ROUTES,
+    VERTEX,
+    VERTEX_PREFIX,
+)
 
 # Read from the registry (gatewaylib.endpoint_types), under the names the proxy's modules use:
 # which endpoint type each route calls, where it is served, and the Router method it awaits.
@@ -24,7 +33,9 @@ VERTEX_PATH = re.compile(
     + r"/(?:v1|v1beta1)/(?:projects/[^/]+/locations/[^/]+/)?publishers/google/models/"
     + _MODEL_AND_METHOD
 )
-NATIVE_PATHS = {GEMINI: GEMINI_PATH, VERTEX: VERTEX_PATH}
+# Bedrock Runtime's model operations, as boto3 calls them under its endpoint_url.
+BEDROCK_PATH = re.compile("^" + re.escape(BEDROCK_PREFIX) + r"/model/(?P<endpoint>[-a-zA-Z0-9_]+)/(?P<method>[a-z-]+)$")
+NATIVE_PATHS = {GEMINI: GEMINI_PATH, VERTEX: VERTEX_PATH, BEDROCK: BEDROCK_PATH}
 
 SPEECH_CONTENT_TYPES = {
     "mp3": "audio/mpeg",

@@ -5,8 +5,9 @@ provider's own: OpenAI-format routes to OpenAI and the providers that speak
 OpenAI's API (groq, mistral, deepseek, together_ai, fireworks_ai, xai,
 openrouter, perplexity, cerebras, deepinfra, self-hosted vLLM, Ollama's
 ``/v1``, LM Studio, llamafile), Azure OpenAI with its own URL scheme,
-Anthropic's ``/v1/messages`` to Anthropic, and Gemini's API to Gemini (the
-only way it is served: LiteLLM's Router has no call for it). Every other pair
+Anthropic's ``/v1/messages`` to Anthropic, and Gemini's, Vertex AI's and
+Bedrock Runtime's own APIs to those providers (the only way they are served:
+LiteLLM's Router has no call for them). Every other pair
 (OpenAI format to Anthropic, Bedrock, Vertex, ...) is *translated*: LiteLLM
 converts it.
 
@@ -20,13 +21,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from django.conf import settings
+from yarl import URL
 
 from endpoints.routing import ROUTER_LIMITS, passes_through
-from gatewaylib.endpoint_types import ANTHROPIC, GEMINI, GEMINI_VERSION, OPENAI, ROUTES, VERTEX
+from gatewaylib.endpoint_types import ANTHROPIC, BEDROCK, GEMINI, GEMINI_VERSION, OPENAI, ROUTES, VERTEX
 from gatewaylib.provider_apis import ANTHROPIC_BASE, ANTHROPIC_VERSION, GEMINI_BASE, OPENAI_COMPATIBLE, openai_base
+from keys.aws import DEFAULT_REGION, AwsCredentials
 from keys.models import NO_SECRET
 from proxy.google_auth import ServiceAccount
 
@@ -53,9 +57,22 @@ class Upstream:
     timeout: aiohttp.ClientTimeout
     wire: str = OPENAI  # the API it speaks: where its usage is and what its events look like
     credentials: ServiceAccount | None = None  # Vertex AI: an access token minted from the key's service account
+    signer: Any = None  # Bedrock: a proxy.aws_auth.AwsSigner for the key's access key (botocore: imported lazily)
 
-    async def signed_headers(self) -> dict[str, str]:
-        """``headers`` with a current access token (minted, or cached until shortly before it expires)."""
+    @property
+    def signs(self) -> bool:
+        return self.credentials is not None or self.signer is not None
+
+    @property
+    def target(self) -> str | URL:
+        """What is posted to: a signed URL is sent exactly as signed (``%3A`` in a model id stays so)."""
+        return URL(self.url, encoded=True) if self.signer is not None else self.url
+
+    async def signed_headers(self, body: bytes) -> dict[str, str]:
+        """``headers`` with a current access token (minted, or cached until shortly before it expires),
+        or with a signature of this request."""
+        if self.signer is not None:
+            return self.signer.sign(self.url, dict(self.headers), body)
         return {**self.headers, "Authorization": f"Bearer {await self.credentials.access_token()}"}
 
     def __repr__(self) -> str:  # the headers hold the secret
@@ -85,6 +102,8 @@ def upstream_for(route: str, deployment: Mapping[str, Any]) -> Upstream | None:
         return _gemini(route, provider, params, common)
     if ROUTES[route].wire == VERTEX:
         return _vertex(route, provider, params, common)
+    if ROUTES[route].wire == BEDROCK:
+        return _bedrock(route, provider, params, common)
     if ROUTES[route].wire == ANTHROPIC:
         if provider != "anthropic":
             return None
@@ -106,7 +125,7 @@ def upstream_for(route: str, deployment: Mapping[str, Any]) -> Upstream | None:
 
 
 def _gemini(route: str, provider: str, params: Mapping[str, Any], common: dict[str, Any]) -> Upstream | None:
-    if not passes_through(GEMINI, provider, params):
+    if not passes_through(GEMINI, provider, params, common["model"]):
         return None
     spec = ROUTES[route]
     base = (params.get("api_base") or GEMINI_BASE).rstrip("/")
@@ -123,7 +142,7 @@ def _vertex(route: str, provider: str, params: Mapping[str, Any], common: dict[s
     A key whose secret is not a service account's JSON holds a Vertex AI API
     key (express mode): no project, and the key in ``x-goog-api-key``.
     """
-    if not passes_through(VERTEX, provider, params):
+    if not passes_through(VERTEX, provider, params, common["model"]):
         return None
     spec, secret = ROUTES[route], params.get("api_key") or ""
     location = params.get("vertex_location") or "global"
@@ -140,6 +159,30 @@ def _vertex(route: str, provider: str, params: Mapping[str, Any], common: dict[s
         url = f"{base}/v1/projects/{project}/locations/{location}/{model_path}"
     url += "?alt=sse" if spec.always_streams else ""
     return Upstream(url=url, headers=headers, wire=VERTEX, credentials=account, **common)
+
+
+def _bedrock(route: str, provider: str, params: Mapping[str, Any], common: dict[str, Any]) -> Upstream | None:
+    """Bedrock Runtime in the key's region, signed with its AWS access key or with its Bedrock API key."""
+    if not passes_through(BEDROCK, provider, params, common["model"]):
+        return None
+    spec = ROUTES[route]
+    region = params.get("aws_region_name") or DEFAULT_REGION
+    base = (params.get("api_base") or f"https://bedrock-runtime.{region}.amazonaws.com").rstrip("/")
+    # The model id's ":" is sent encoded, as boto3 sends it (and signs it).
+    url = f"{base}/model/{quote(common['model'], safe='')}/{spec.native_method}"
+    accept = "application/vnd.amazon.eventstream" if spec.always_streams else "application/json"
+    headers = {"Content-Type": "application/json", "Accept": accept}
+    if params.get("aws_access_key_id") and params.get("aws_secret_access_key"):
+        from proxy.aws_auth import AwsSigner  # botocore, only for the processes that serve Bedrock
+
+        credentials = AwsCredentials(
+            params["aws_access_key_id"], params["aws_secret_access_key"], params.get("aws_session_token") or ""
+        )
+        signer = AwsSigner.for_key(credentials, region)
+        return Upstream(url=url, headers=headers, wire=BEDROCK, signer=signer, **common)
+    if (secret := params.get("api_key")) and secret != NO_SECRET:
+        headers["Authorization"] = f"Bearer {secret}"  # a Bedrock API key
+    return Upstream(url=url, headers=headers, wire=BEDROCK, **common)
 
 
 def _azure(route: str, path: str, params: Mapping[str, Any], common: dict[str, Any]) -> Upstream | None:

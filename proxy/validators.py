@@ -238,6 +238,36 @@ class AnyOf(Validator):
         raise best or self.wrong_type(value)
 
 
+class Anything(Validator):
+    """Any JSON value: a field of a body in a model's own format, which its provider checks."""
+
+    kind = "any value"
+
+    def check(self, value: Any) -> None:
+        return None
+
+
+ANYTHING = Anything()
+
+
+class OpenFields(dict):
+    """The field table of a body in a model's own format (Bedrock's InvokeModel): any other field is allowed.
+
+    Only where nothing reads the body but the provider: the direct path sends
+    it as it came to the key's URL with the key's credential, so no field of
+    it can move the call. The names that would move a LiteLLM call
+    (``refused``) are refused all the same, as on every other route: a client
+    never gets to name a destination or a credential.
+    """
+
+    def __init__(self, refused: frozenset[str]) -> None:
+        super().__init__()
+        self.refused = refused
+
+    def get(self, name: str, default: Any = None) -> Validator | None:
+        return None if name in self.refused else super().get(name, ANYTHING)
+
+
 class Role(NamedTuple):
     """What a message of one role may carry as ``content``; ``required`` refuses a missing or null one."""
 

@@ -61,7 +61,7 @@ async def invocations(request: HttpRequest, endpoint_name: str) -> HttpResponse:
 
 @csrf_exempt
 async def native_api(request: HttpRequest, wire: str, endpoint: str, method: str) -> HttpResponse:
-    """Gemini's or Vertex AI's own API for an endpoint (``/gemini/v1beta/models/<endpoint>:<method>``)."""
+    """A provider's own API for an endpoint (``/gemini/v1beta/models/<endpoint>:<method>``, ``/bedrock/model/...``)."""
     return to_django(await pipeline.handle_native(to_request(request), wire, endpoint, method))
 
 

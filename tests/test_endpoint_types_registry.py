@@ -22,11 +22,13 @@ from endpoints.views.snippets import EXAMPLES
 from fakeupstream.server import create_app
 from gatewaylib.endpoint_types import (
     ANTHROPIC,
+    BEDROCK,
     ENDPOINT_TYPES,
     GEMINI,
     GEMINI_METHODS,
     GOOGLE_WIRES,
     NATIVE_METHODS,
+    NATIVE_WIRES,
     OPENAI,
     ROUTES,
     TYPES,
@@ -51,8 +53,10 @@ def test_types_and_routes_are_unique():
     vertex = [route.path for route in ROUTES.values() if route.wire == VERTEX]
     assert all(path.startswith("/gemini/v1beta/models/{endpoint}:") for path in gemini)
     assert all(path.startswith("/vertex_ai/v1/publishers/google/models/{endpoint}:") for path in vertex)
-    assert all(path.startswith("/v1/") for path in set(paths) - set(gemini) - set(vertex))
-    for wire in GOOGLE_WIRES:
+    bedrock = [route.path for route in ROUTES.values() if route.wire == BEDROCK]
+    assert all(path.startswith("/bedrock/model/{endpoint}/") for path in bedrock)
+    assert all(path.startswith("/v1/") for path in set(paths) - set(gemini) - set(vertex) - set(bedrock))
+    for wire in NATIVE_WIRES:
         assert list(NATIVE_METHODS[wire].values()) == [name for name, route in ROUTES.items() if route.wire == wire]
     assert GEMINI_METHODS is NATIVE_METHODS[GEMINI]
 
@@ -71,14 +75,17 @@ def test_each_type_is_served_by_its_own_mode_and_only_modes_the_catalog_knows(en
 
 @pytest.mark.parametrize("route", ROUTES.values(), ids=lambda route: route.name)
 def test_each_route_names_a_router_coroutine_a_wire_format_and_required_fields(route):
-    assert route.wire in (OPENAI, ANTHROPIC, GEMINI, VERTEX)
+    assert route.wire in (OPENAI, ANTHROPIC, GEMINI, VERTEX, BEDROCK)
     if route.wire in GOOGLE_WIRES:
         # The Router has no call for Gemini's API: it is passed through, to Gemini models only.
         assert (route.router_method, route.passthrough, route.native_method) == ("", True, route.path.split(":")[-1])
+    elif route.wire == BEDROCK:
+        assert (route.router_method, route.passthrough, route.native_method) == ("", True, route.path.split("/")[-1])
     else:
         assert inspect.iscoroutinefunction(getattr(Router, route.router_method))
     assert isinstance(route.required, tuple) and route.operation
-    assert route.required or route.name.endswith("_count_tokens")  # it takes contents or a whole request
+    # countTokens takes contents or a whole request; InvokeModel the model's own format.
+    assert route.required or route.name.endswith("_count_tokens") or route.name.startswith("bedrock_invoke")
 
 
 def test_per_route_refuses_a_table_missing_a_route_or_naming_an_unknown_one():
@@ -159,7 +166,8 @@ def test_every_route_is_mounted_under_asgi_and_django_at_its_path():
 def test_the_fake_upstream_answers_every_route_path():
     # Without its own handler a path falls to the catch-all, and the route's tests cannot pass.
     served = {resource.canonical for resource in create_app().router.resources()}
-    assert {route.path for route in ROUTES.values() if route.wire not in GOOGLE_WIRES} <= served
+    assert {route.path for route in ROUTES.values() if route.wire not in NATIVE_WIRES} <= served
+    assert "/model/{model}/{operation}" in served  # every Bedrock operation, by name
     assert "/v1beta/models/{model}:{method}" in served  # every Gemini method, by name
     assert "/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:{method}" in served
 

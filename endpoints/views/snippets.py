@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from endpoints.routing import native_apis
-from gatewaylib.endpoint_types import GEMINI, GEMINI_VERSION, NATIVE_API_PREFIXES, VERTEX, VERTEX_VERSION
+from gatewaylib.endpoint_types import BEDROCK, GEMINI, GEMINI_VERSION, NATIVE_API_PREFIXES, VERTEX, VERTEX_VERSION
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -76,7 +76,8 @@ GEMINI_EXAMPLES: dict[str, str] = {
 
 
 def usage_snippets(endpoint: Endpoint, request: HttpRequest, models: list[EndpointModel]) -> dict[str, str]:
-    """``{"curl": ..., "python": ...}`` for the endpoint's type; ``"gemini"``/``"vertex"`` where those APIs serve it."""
+    """``{"curl": ..., "python": ...}`` for the endpoint's type; ``"gemini"``, ``"vertex"``, ``"bedrock"`` where
+    those APIs serve it."""
     path, body, sdk_call = EXAMPLES[endpoint.endpoint_type]
     url = request.build_absolute_uri(endpoint.invocation_path)
     base_url = request.build_absolute_uri("/v1")
@@ -87,7 +88,21 @@ def usage_snippets(endpoint: Endpoint, request: HttpRequest, models: list[Endpoi
         snippets["gemini"] = _gemini(endpoint.name, gemini_base, endpoint.endpoint_type)
     if VERTEX in apis:
         snippets["vertex"] = _vertex(endpoint.name, request.build_absolute_uri(NATIVE_API_PREFIXES[VERTEX]))
+    if BEDROCK in apis:
+        snippets["bedrock"] = _bedrock(endpoint.name, request.build_absolute_uri(NATIVE_API_PREFIXES[BEDROCK]))
     return snippets
+
+
+def _bedrock(name: str, endpoint_url: str) -> str:
+    # boto3 signs with the token as its access key id; the secret and region are the SDK's to need, not ours.
+    return (
+        "import boto3\n\nclient = boto3.client(\n"
+        f'    "bedrock-runtime",\n    endpoint_url="{endpoint_url}",\n    region_name="us-east-1",\n'
+        f'    aws_access_key_id="{TOKEN_PLACEHOLDER}",\n    aws_secret_access_key="unused",\n)\n\n'
+        f'response = client.converse(\n    modelId="{name}",\n'
+        '    messages=[{"role": "user", "content": [{"text": "Hello!"}]}],\n)\n'
+        'print(response["output"]["message"]["content"][0]["text"])'
+    )
 
 
 def _gemini(name: str, base_url: str, endpoint_type: str) -> str:

@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 
-from gatewaylib.endpoint_types import GEMINI, VERTEX
+from gatewaylib.endpoint_types import BEDROCK, GEMINI, VERTEX
 from gatewaylib.endpoint_types import ROUTES as REGISTRY
 from proxy.allowlist import REQUIRED_FIELDS, SCHEMAS
 from proxy.routes import ROUTE_TYPES
-from proxy.validators import AnyOf, Arr, Bool, Int, Message, Num, Obj, Str, Upload, Validator
+from proxy.validators import AnyOf, Anything, Arr, Bool, Int, Message, Num, Obj, Str, Upload, Validator
 from tests.proxy.google_accounts import service_account_json
 
 ROUTES = tuple(SCHEMAS)
@@ -43,6 +43,12 @@ def endpoint_for(world, route: str):
         fields = {"api_base": world.upstream.url, "region": "us-central1", "project": "key-project"}
         key = world.make_key("vertex_ai", name="vertex", secret=secret, **fields)
         model = world.model(f"{endpoint_type}-model", key=key, provider="vertex_ai")
+    elif REGISTRY[route].wire == BEDROCK:  # an AWS access key, signing for its region
+        fields = {"aws_access_key_id": "AKIABODIESTEST000001", "aws_secret_access_key": "bodies-secret-key-0001"}
+        key = world.make_key(
+            "bedrock", name="bedrock", secret="", region="us-west-2", api_base=world.upstream.url, **fields
+        )
+        model = world.model("anthropic.claude-3-5-haiku-20241022-v1:0", key=key, provider="bedrock")
     elif endpoint_type == "rerank":  # LiteLLM reranks through self-hosted providers, not openai
         key = world.make_key("hosted_vllm", name="vllm", secret="sk-vllm-secret-000111")
         model = world.model("reranker", key=key, provider="hosted_vllm")
@@ -81,6 +87,8 @@ def example(validator: Validator) -> Any:
         return {name: example(validator.fields[name]) for name in validator.required}
     if isinstance(validator, Upload):
         return AUDIO
+    if isinstance(validator, Anything):
+        return "x"
     raise TypeError(validator)
 
 

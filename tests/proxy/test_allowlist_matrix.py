@@ -55,6 +55,34 @@ GEMINI_GENERATE = proto_json(
     }
 )
 
+BEDROCK_CONVERSE = {
+    "messages",
+    "system",
+    "inferenceConfig",
+    "toolConfig",
+    "guardrailConfig",
+    "additionalModelRequestFields",
+    "additionalModelResponseFieldPaths",
+    "promptVariables",
+    "requestMetadata",
+    "performanceConfig",
+    "serviceTier",
+}
+CLAUDE_ON_BEDROCK = {
+    "anthropic_version",
+    "anthropic_beta",
+    "max_tokens",
+    "messages",
+    "system",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "tools",
+    "tool_choice",
+    "thinking",
+}
+
 # The fields each route's public API documents, besides ``model`` (the endpoint's name here).
 DOCUMENTED: dict[str, set[str]] = {
     "chat": {
@@ -149,6 +177,12 @@ DOCUMENTED: dict[str, set[str]] = {
     "vertex_generate_content": GEMINI_GENERATE | {"labels"},
     "vertex_stream_generate_content": GEMINI_GENERATE | {"labels"},
     "vertex_count_tokens": proto_json({"contents", "generateContentRequest"}),
+    # Bedrock Runtime's API reference (Converse, ConverseStream; the model id is in the URL).
+    "bedrock_converse": BEDROCK_CONVERSE,
+    "bedrock_converse_stream": BEDROCK_CONVERSE,
+    # InvokeModel takes the model's own format; Claude's Messages fields as Bedrock documents them.
+    "bedrock_invoke": CLAUDE_ON_BEDROCK,
+    "bedrock_invoke_with_response_stream": CLAUDE_ON_BEDROCK,
 }
 
 # The fields a body must have.
@@ -170,6 +204,10 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "vertex_generate_content": ("contents",),
     "vertex_stream_generate_content": ("contents",),
     "vertex_count_tokens": (),
+    "bedrock_converse": ("messages",),
+    "bedrock_converse_stream": ("messages",),
+    "bedrock_invoke": (),  # whatever the model requires; the provider says
+    "bedrock_invoke_with_response_stream": (),
 }
 
 # Where the client speaks Anthropic's API (and so gets Anthropic's error shape).
@@ -209,6 +247,8 @@ PROVIDER_REFUSES: dict[tuple[str, str], tuple[Any, str]] = {
 
 def refusal(route: str, message: str, param: str, code: str) -> dict[str, Any]:
     """The exact 400 body of ``route``'s API for a refused field."""
+    if path(route).startswith("/bedrock/"):  # AWS's shape: its code is in x-amzn-ErrorType
+        return {"message": message, "reason": code, "param": param}
     if path(route).startswith(("/gemini/", "/vertex_ai/")):  # google.rpc.Status, the reason where Google puts it
         info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": code, "domain": "ai-gateway"}
         info["metadata"] = {"param": param}

@@ -253,6 +253,11 @@ GEMINI_UNNUMBERED = (
     "vertex_generate_content",
     "vertex_stream_generate_content",
     "vertex_count_tokens",
+    # Bedrock's numbers sit inside inferenceConfig; InvokeModel's body is the model's own.
+    "bedrock_converse",
+    "bedrock_converse_stream",
+    "bedrock_invoke",
+    "bedrock_invoke_with_response_stream",
 )
 
 
@@ -335,6 +340,8 @@ def _param_and_code(route: str, response: httpx.Response) -> tuple[str | None, s
     """(param, code) of a 400; Anthropic's shape has neither, so they are read back from its message."""
     if response.status_code != 400:
         return None, None
+    if route.startswith("bedrock_"):  # AWS's shape, with the gateway's code and field beside its message
+        return response.json().get("param"), response.json()["reason"]
     if route.startswith(
         ("gemini_", "vertex_")
     ):  # google.rpc.ErrorInfo: the code as its reason, the field in its metadata

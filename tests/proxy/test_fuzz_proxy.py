@@ -235,7 +235,9 @@ def _text(value: Any) -> str:
 
 
 def _gateway_code(route: str, response: httpx.Response) -> str:
-    """The gateway's own error code: OpenAI's ``code``, or the reason of Google's ErrorInfo."""
+    """The gateway's own error code: OpenAI's ``code``, the reason of Google's ErrorInfo, or AWS's body's."""
+    if route.startswith("bedrock_"):
+        return response.json()["reason"]
     error = response.json()["error"]
     if route.startswith(("gemini_", "vertex_")):
         return error["details"][0]["reason"]

@@ -635,3 +635,40 @@ def test_an_endpoint_of_vertex_ai_models_shows_how_to_call_it_with_the_vertex_ai
 
     assert 'id="tab-vertex"' in page and "Python (Vertex AI SDK)" in page and "Python (Gemini SDK)" not in page
     assert f"<pre><code>{VERTEX_SNIPPET}</code></pre>" in html.unescape(page)
+
+
+BEDROCK_SNIPPET = """import boto3
+
+client = boto3.client(
+    "bedrock-runtime",
+    endpoint_url="http://testserver/bedrock",
+    region_name="us-east-1",
+    aws_access_key_id="<your gateway token>",
+    aws_secret_access_key="unused",
+)
+
+response = client.converse(
+    modelId="ask",
+    messages=[{"role": "user", "content": [{"text": "Hello!"}]}],
+)
+print(response["output"]["message"]["content"][0]["text"])"""
+
+
+def test_an_endpoint_of_bedrock_models_shows_how_to_call_it_with_boto3(as_user, alice):
+    key = key_services.create_key(
+        actor=alice,
+        name="bedrock",
+        provider="bedrock",
+        secret="",
+        aws_access_key_id="AKIAUIPAGETEST000001",
+        aws_secret_access_key="ui-page-secret-access-key",
+        region="eu-west-1",
+    )
+    spec = ModelSpec(provider="bedrock", model_name="anthropic.claude-3-5-haiku-20241022-v1:0", key_id=key.public_id)
+    endpoint = services.create_endpoint(actor=alice, name="ask", endpoint_type="chat", models=[spec])
+
+    page = as_user(alice).get(url(endpoint)).content.decode()
+
+    assert 'id="tab-bedrock"' in page and "Python (boto3, Bedrock)" in page and "Python (Gemini SDK)" not in page
+    assert f"<pre><code>{BEDROCK_SNIPPET}</code></pre>" in html.unescape(page)
+    assert "ui-page-secret-access-key" not in page
