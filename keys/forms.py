@@ -18,11 +18,16 @@ from keys import aws, services
 from keys.models import Key
 
 
-def _secret_widget() -> forms.PasswordInput:
+def _secret_widget(attrs: dict[str, str] | None = None) -> forms.PasswordInput:
     # "new-password" keeps browsers from autofilling the user's login password here.
     return forms.PasswordInput(
-        render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false", "autocapitalize": "off"}
+        render_value=False,
+        attrs={"autocomplete": "new-password", "spellcheck": "false", "autocapitalize": "off", **(attrs or {})},
     )
+
+
+# Shown only while the form's provider is Bedrock (static/js/app.js; without scripts, always shown).
+_FOR_BEDROCK = {"data-provider": "bedrock"}
 
 
 def provider_choices() -> list[tuple[str, str]]:
@@ -39,19 +44,24 @@ def _access_key_id_field() -> forms.CharField:
     return forms.CharField(
         label="AWS access key ID",
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off", **_FOR_BEDROCK}
+        ),
         help_text="Bedrock only, instead of a Bedrock API key as the secret: requests are signed with this "
         "access key for the key's region.",
     )
 
 
 def _secret_access_key_field() -> forms.CharField:
-    return forms.CharField(label="AWS secret access key", required=False, widget=_secret_widget())
+    return forms.CharField(label="AWS secret access key", required=False, widget=_secret_widget(_FOR_BEDROCK))
 
 
 def _session_token_field() -> forms.CharField:
     return forms.CharField(
-        label="AWS session token", required=False, widget=_secret_widget(), help_text="Only for temporary credentials."
+        label="AWS session token",
+        required=False,
+        widget=_secret_widget(_FOR_BEDROCK),
+        help_text="Only for temporary credentials.",
     )
 
 

@@ -82,6 +82,11 @@ class KeySerializer(serializers.ModelSerializer):
         # Required unless an AWS access key is sent instead, or the key already has one (the service checks).
         self.fields["secret"].required = False
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is None and "secret" not in attrs and not any(attrs.get(name) for name in aws.FIELDS):
+            raise serializers.ValidationError({"secret": [self.fields["secret"].error_messages["required"]]})
+        return attrs
+
     def validate_provider(self, value: str) -> str:
         return services.clean_provider(value)
 

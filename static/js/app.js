@@ -7,7 +7,9 @@
  *   time zone, 24-hour, like the charts (data-local-time="datetime": with the date;
  *   "datetime-seconds": with the date and the seconds, where times a second apart must differ);
  * - a form that came back with errors: its error summary is scrolled to and focused,
- *   so the user (and a screen reader) starts from the list of what to fix.
+ *   so the user (and a screen reader) starts from the list of what to fix;
+ * - a field whose input says data-provider="bedrock" shows only while the form's
+ *   provider (#id_provider) is that one (a key's AWS access key).
  */
 (function () {
   "use strict";
@@ -95,6 +97,20 @@
     summary.focus({ preventScroll: true });
   }
 
+  // A field that came back with an error stays shown, whatever the provider.
+  function showProviderFields() {
+    var provider = document.getElementById("id_provider");
+    if (!provider) return;
+    document.querySelectorAll("[data-provider]").forEach(function (input) {
+      var field = input.closest(".field");
+      if (field) field.hidden = provider.value !== input.getAttribute("data-provider") && !field.classList.contains("has-error");
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "id_provider") showProviderFields();
+  });
+  document.addEventListener("DOMContentLoaded", showProviderFields);
   document.addEventListener("DOMContentLoaded", armFlashes);
   document.addEventListener("DOMContentLoaded", focusErrorSummary);
   document.addEventListener("DOMContentLoaded", localizeTimes);

@@ -47,7 +47,7 @@ def test_the_full_journey(ui, upstream):
     expect(page).to_have_url(ui.url("/keys/new"))
     page.get_by_label("Name").fill("openai-main")
     page.get_by_label("Provider").select_option("openai")
-    page.get_by_label("Secret").fill(PROVIDER_SECRET)
+    page.get_by_label("Secret", exact=True).fill(PROVIDER_SECRET)
     page.get_by_label("API base URL").fill(upstream.base_url)
     ui.screenshot(page, "key-create")
     page.get_by_role("button", name="Add key").click()

@@ -355,6 +355,7 @@ def test_fields_that_are_not_converses_are_refused_before_anything_is_sent(gatew
     assert response.json() == {
         "message": "Unrecognized request argument supplied: aws_secret_access_key",
         "reason": "unknown_parameter",
+        "param": "aws_secret_access_key",
     }
     assert world.upstream.requests() == []
 
