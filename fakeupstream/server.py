@@ -857,8 +857,25 @@ async def gemini(request: web.Request, body: dict, post: Any, model: str, plan: 
         return _json({"totalTokens": _gemini_text(contents)})
     if method == "embedContent":
         text = " ".join(str(part.get("text", "")) for part in (body.get("content") or {}).get("parts") or [])
-        dimensions = int(body.get("outputDimensionality") or body.get("output_dimensionality") or 8)
-        return _json({"embedding": {"values": list(fake_vector(text, dimensions))}})
+        config = body.get("embedContentConfig") or body  # Vertex AI's SDK nests the options
+        dimensions = int(config.get("outputDimensionality") or config.get("output_dimensionality") or 8)
+        embedded = {"embedding": {"values": list(fake_vector(text, dimensions))}}
+        if not request.path.startswith("/v1beta/"):  # Vertex AI counts the tokens
+            embedded["usageMetadata"] = {"promptTokenCount": _words(text), "totalTokenCount": _words(text)}
+        return _json(embedded)
+    if method == "predict":  # Vertex AI's text embeddings
+        dimensions = int((body.get("parameters") or {}).get("outputDimensionality") or 8)
+        predictions = [
+            {
+                "embeddings": {
+                    "values": list(fake_vector(str(item.get("content", "")), dimensions)),
+                    "statistics": {"token_count": _words(item.get("content")), "truncated": False},
+                }
+            }
+            for item in body.get("instances") or []
+            if isinstance(item, dict)
+        ]
+        return _json({"predictions": predictions, "metadata": {"billableCharacterCount": 1}})
     if method == "batchEmbedContents":
         embeddings = []
         for item in body.get("requests") or []:

@@ -206,6 +206,9 @@ ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
             ),
             _google(GEMINI, "embedContent", ("content",), "embeddings"),
             _google(GEMINI, "batchEmbedContents", ("requests",), "embeddings"),
+            # Vertex AI's: google-genai calls :embedContent for a model named like a Gemini one, :predict otherwise.
+            _google(VERTEX, "predict", ("instances",), "embeddings"),
+            _google(VERTEX, "embedContent", ("content",), "embeddings"),
         ),
         one_token_probe=True,
     ),

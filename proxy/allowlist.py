@@ -262,6 +262,13 @@ GEMINI_BATCH_EMBED: dict[str, Validator] = {
     "requests": Arr(Obj({**GEMINI_EMBED_FIELDS, "model": TEXT}, required=("content",), closed=True)),
 }
 
+# Vertex AI's text embeddings: :predict's instances and parameters, or :embedContent with its config.
+VERTEX_PREDICT: dict[str, Validator] = {
+    "instances": Arr(Obj({"content": TEXT, "task_type": TEXT, "title": TEXT}, required=("content",))),
+    "parameters": Obj({"outputDimensionality": Int(1, 16_384), "autoTruncate": Bool()}),
+}
+VERTEX_EMBED: dict[str, Validator] = _both_cases({"content": GEMINI_CONTENT, "embedContentConfig": OBJECT})
+
 # -- Amazon Bedrock Runtime -----------------------------------------------------------
 # Converse's documented request (the model is in the URL; credentials and region are the key's).
 BEDROCK_CONTENT = Obj()  # text, image, document, toolUse, toolResult, ...: Bedrock checks its own blocks
@@ -312,6 +319,8 @@ SCHEMAS: dict[str, dict[str, Validator]] = per_route(
         "vertex_generate_content": VERTEX_GENERATE,
         "vertex_stream_generate_content": VERTEX_GENERATE,
         "vertex_count_tokens": GEMINI_COUNT_TOKENS,
+        "vertex_predict": VERTEX_PREDICT,
+        "vertex_embed_content": VERTEX_EMBED,
         "bedrock_converse": BEDROCK_CONVERSE,
         "bedrock_converse_stream": BEDROCK_CONVERSE,
         "bedrock_invoke": INVOKE,

@@ -204,7 +204,12 @@ def _count(call: Call, body: bytes, wire: str) -> None:
         return
     if not isinstance(data, dict):
         return
-    if wire in GOOGLE_WIRES:
+    if wire in GOOGLE_WIRES and isinstance(predictions := data.get("predictions"), list):
+        # Vertex AI's :predict embeddings count each instance's tokens in its statistics.
+        counts = [((item.get("embeddings") or {}).get("statistics") or {}).get("token_count") for item in predictions]
+        counted = sum(count for count in counts if isinstance(count, int | float))
+        usage, names = {"promptTokenCount": int(counted)}, ("promptTokenCount", "candidatesTokenCount")
+    elif wire in GOOGLE_WIRES:
         usage = data.get("usageMetadata")
         names = ("promptTokenCount", "candidatesTokenCount")
     elif wire == BEDROCK:

@@ -87,7 +87,8 @@ def usage_snippets(endpoint: Endpoint, request: HttpRequest, models: list[Endpoi
         gemini_base = request.build_absolute_uri(NATIVE_API_PREFIXES[GEMINI])
         snippets["gemini"] = _gemini(endpoint.name, gemini_base, endpoint.endpoint_type)
     if VERTEX in apis:
-        snippets["vertex"] = _vertex(endpoint.name, request.build_absolute_uri(NATIVE_API_PREFIXES[VERTEX]))
+        vertex_base = request.build_absolute_uri(NATIVE_API_PREFIXES[VERTEX])
+        snippets["vertex"] = _vertex(endpoint.name, vertex_base, endpoint.endpoint_type)
     if BEDROCK in apis:
         snippets["bedrock"] = _bedrock(endpoint.name, request.build_absolute_uri(NATIVE_API_PREFIXES[BEDROCK]))
     return snippets
@@ -114,7 +115,7 @@ def _gemini(name: str, base_url: str, endpoint_type: str) -> str:
     )
 
 
-def _vertex(name: str, base_url: str) -> str:
+def _vertex(name: str, base_url: str, endpoint_type: str) -> str:
     # The project and location are the SDK's to send and the key's to decide: any values do.
     return (
         "from google import genai\nfrom google.genai import types\n"
@@ -122,7 +123,7 @@ def _vertex(name: str, base_url: str) -> str:
         'client = genai.Client(\n    vertexai=True,\n    project="gateway",\n    location="global",\n'
         f'    credentials=Credentials(token="{TOKEN_PLACEHOLDER}"),\n'
         f'    http_options=types.HttpOptions(base_url="{base_url}", api_version="{VERTEX_VERSION}"),\n)\n\n'
-        + GEMINI_EXAMPLES["chat"].format(name=name)
+        + GEMINI_EXAMPLES[endpoint_type].format(name=name)
     )
 
 

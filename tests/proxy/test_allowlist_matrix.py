@@ -177,6 +177,9 @@ DOCUMENTED: dict[str, set[str]] = {
     "vertex_generate_content": GEMINI_GENERATE | {"labels"},
     "vertex_stream_generate_content": GEMINI_GENERATE | {"labels"},
     "vertex_count_tokens": proto_json({"contents", "generateContentRequest"}),
+    # Vertex AI's text embeddings (publishers.models.predict; models.embedContent).
+    "vertex_predict": {"instances", "parameters"},
+    "vertex_embed_content": proto_json({"content", "embedContentConfig"}),
     # Bedrock Runtime's API reference (Converse, ConverseStream; the model id is in the URL).
     "bedrock_converse": BEDROCK_CONVERSE,
     "bedrock_converse_stream": BEDROCK_CONVERSE,
@@ -204,6 +207,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "vertex_generate_content": ("contents",),
     "vertex_stream_generate_content": ("contents",),
     "vertex_count_tokens": (),
+    "vertex_predict": ("instances",),
+    "vertex_embed_content": ("content",),
     "bedrock_converse": ("messages",),
     "bedrock_converse_stream": ("messages",),
     "bedrock_invoke": (),  # whatever the model requires; the provider says

@@ -253,6 +253,8 @@ GEMINI_UNNUMBERED = (
     "vertex_generate_content",
     "vertex_stream_generate_content",
     "vertex_count_tokens",
+    "vertex_predict",  # its numbers sit inside parameters
+    "vertex_embed_content",
     # Bedrock's numbers sit inside inferenceConfig; InvokeModel's body is the model's own.
     "bedrock_converse",
     "bedrock_converse_stream",

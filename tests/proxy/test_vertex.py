@@ -188,3 +188,67 @@ def test_the_api_gives_the_sdks_base_url(world, vertex_key, client):
     [item] = client.get("/api/3.0/mlflow/gateway/endpoints/").json()["results"]
 
     assert item["native_api_urls"] == {"vertex_ai": "http://testserver/vertex_ai"}
+
+
+# -- embeddings ----------------------------------------------------------------------------------
+
+
+def test_embed_content_on_vertex_ai_goes_to_predict_and_counts_each_instances_tokens(gateway, world, vertex_key):
+    """google-genai calls :predict for a model whose name is not a Gemini one (the endpoint's, here)."""
+    endpoint = world.endpoint(
+        name="vectors", endpoint_type="embedding", models=[vertex_model(vertex_key, "text-embedding-005")]
+    )
+    client = client_for(gateway, world.token(world.alice))
+
+    result = client.models.embed_content(
+        model="vectors",
+        contents=["first text here", "second"],
+        config=types.EmbedContentConfig(output_dimensionality=4, task_type="RETRIEVAL_DOCUMENT"),
+    )
+
+    assert [len(embedding.values) for embedding in result.embeddings] == [4, 4]
+    assert [embedding.statistics.token_count for embedding in result.embeddings] == [3, 1]
+    [call] = world.calls_to(":predict")
+    assert call["path"] == (
+        "/v1/projects/key-project/locations/us-central1/publishers/google/models/text-embedding-005:predict"
+    )
+    assert call["json"] == {
+        "instances": [
+            {"content": "first text here", "task_type": "RETRIEVAL_DOCUMENT"},
+            {"content": "second", "task_type": "RETRIEVAL_DOCUMENT"},
+        ],
+        "parameters": {"outputDimensionality": 4},
+    }
+    [row] = world.logged(endpoint)
+    assert (row.status_code, row.prompt_tokens, row.completion_tokens) == (200, 4, 0)
+
+
+def test_an_endpoint_named_like_a_gemini_model_is_embedded_with_embed_content(gateway, world, vertex_key):
+    endpoint = world.endpoint(
+        name="gemini-vectors", endpoint_type="embedding", models=[vertex_model(vertex_key, "gemini-embedding-001")]
+    )
+    client = client_for(gateway, world.token(world.alice))
+
+    result = client.models.embed_content(
+        model="gemini-vectors", contents="one two", config=types.EmbedContentConfig(output_dimensionality=3)
+    )
+
+    assert len(result.embeddings[0].values) == 3
+    [call] = world.calls_to("/gemini-embedding-001:embedContent")
+    assert call["json"]["embedContentConfig"] == {"outputDimensionality": 3}
+    [row] = world.logged(endpoint)
+    assert (row.status_code, row.prompt_tokens) == (200, 2)
+
+
+def test_predict_refuses_a_field_vertex_ai_does_not_document(gateway, world, vertex_key):
+    world.endpoint(name="vectors", endpoint_type="embedding", models=[vertex_model(vertex_key, "text-embedding-005")])
+
+    response = httpx.post(
+        f"{gateway.url}/vertex_ai/v1/publishers/google/models/vectors:predict",
+        headers={"Authorization": f"Bearer {world.token(world.alice)}"},
+        json={"instances": [{"content": "hi"}], "endpoint": "https://elsewhere.example"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Unrecognized request argument supplied: endpoint"
+    assert world.calls_to(":predict") == []

@@ -672,3 +672,17 @@ def test_an_endpoint_of_bedrock_models_shows_how_to_call_it_with_boto3(as_user, 
     assert 'id="tab-bedrock"' in page and "Python (boto3, Bedrock)" in page and "Python (Gemini SDK)" not in page
     assert f"<pre><code>{BEDROCK_SNIPPET}</code></pre>" in html.unescape(page)
     assert "ui-page-secret-access-key" not in page
+
+
+def test_the_vertex_ai_example_of_an_embedding_endpoint_embeds(as_user, alice):
+    key = key_services.create_key(
+        actor=alice, name="vertex", provider="vertex_ai", secret="AQ.vertex-key", region="us-central1", project="p"
+    )
+    spec = ModelSpec(provider="vertex_ai", model_name="text-embedding-005", key_id=key.public_id)
+    endpoint = services.create_endpoint(actor=alice, name="ask", endpoint_type="embedding", models=[spec])
+
+    page = html.unescape(as_user(alice).get(url(endpoint)).content.decode())
+
+    assert "Python (Vertex AI SDK)" in page
+    assert 'result = client.models.embed_content(model="ask", contents=["The quick brown fox"])' in page
+    assert "generate_content" not in page
