@@ -57,6 +57,12 @@ class AwsCredentials:
         return tuple(part for part in (self.access_key_id, self.secret_access_key, self.session_token) if part)
 
 
+def hint_of(secret: str) -> str:
+    """What a secret's masked hint is made from: an access key's id, or the secret itself."""
+    credentials = AwsCredentials.from_secret(secret)
+    return credentials.access_key_id if credentials is not None else secret
+
+
 def _checked(name: str, value: str, limit: int) -> str:
     value = value.strip()
     if len(value) > limit or any(ord(char) < 33 or ord(char) == 127 for char in value):

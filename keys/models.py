@@ -9,7 +9,7 @@ from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from gatewaylib.validators import no_control_characters, no_control_characters_multiline
-from keys import crypto
+from keys import aws, crypto
 from keys.aws import PROVIDERS as AWS_PROVIDERS
 from keys.aws import AwsCredentials
 from sharing.levels import level_permissions
@@ -99,8 +99,7 @@ class Key(models.Model):
     def set_secret(self, plaintext: str) -> None:
         self.secret_ciphertext = crypto.encrypt(plaintext)
         # An AWS access key is known by its id's hint (``AKI...MPLE``), not by the end of its JSON.
-        credentials = AwsCredentials.from_secret(plaintext)
-        self.masked_secret = crypto.mask(credentials.access_key_id if credentials else plaintext)
+        self.masked_secret = crypto.mask(aws.hint_of(plaintext))
 
     def secret(self) -> str:
         """The decrypted secret; raises ``SecretDecryptionError`` rather than return ciphertext."""

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from catalog import services as catalog
 from gatewaylib.endpoint_types import ENDPOINT_TYPES, TYPES
 from gatewaylib.provider_apis import ANTHROPIC_BASE, GEMINI_BASE, OPENAI_COMPATIBLE
-from keys import crypto
+from keys import aws, crypto
 from keys.models import DESTINATION_FIELDS
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ class KeyPlan:
 
     @property
     def masked_secret(self) -> str:
-        return crypto.mask(self.secret)
+        return crypto.mask(aws.hint_of(self.secret))
 
     def as_dict(self) -> dict[str, Any]:
         return {

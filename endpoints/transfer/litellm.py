@@ -8,7 +8,9 @@ rules) whose models they are. Per deployment:
   when the prefix is a catalog provider; a bare name is looked up in the
   catalog (``gpt-4o`` is openai's, as LiteLLM reads it). ``custom_llm_provider``
   names the provider instead of a prefix.
-* ``api_key`` (or ``vertex_credentials`` for vertex_ai) is the key's secret;
+* ``api_key`` (or ``vertex_credentials`` for vertex_ai, or for bedrock an
+  access key: ``aws_access_key_id``, ``aws_secret_access_key`` and
+  ``aws_session_token``) is the key's secret;
   ``api_base``/``base_url``, ``api_version``, ``organization``,
   ``aws_region_name``/``region_name``/``vertex_location`` and
   ``vertex_project``/``project_id`` its destination. Any of them may be
@@ -22,8 +24,8 @@ rules) whose models they are. Per deployment:
 * ``model_info.mode`` decides the endpoint type when given; otherwise the
   catalog's mode of the models does (chat when none is known).
 
-Credentials a gateway key cannot hold (an AWS key pair, an Azure AD token,
-extra headers) are errors; anything else the gateway does not carry over
+Credentials a gateway key cannot hold (an AWS role or profile, an Azure AD
+token, extra headers) are errors; anything else the gateway does not carry over
 (other parameters, ``router_settings``, ``general_settings``, ...) is
 reported as skipped, path by path.
 """
@@ -32,6 +34,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
+
+from django.core.exceptions import ValidationError
 
 from catalog import services as catalog
 from endpoints.transfer.base import (
@@ -56,6 +60,7 @@ from endpoints.transfer.base import (
 )
 from endpoints.validation import ALLOWED_LITELLM_PARAMS, MAX_PRIORITY
 from gatewaylib.endpoint_types import ENDPOINT_TYPES
+from keys import aws
 
 FORMAT = "litellm"
 REFERENCE = "os.environ/"
@@ -83,9 +88,6 @@ DEFAULT_PARAM = {
 SECRETS = ("api_key", "vertex_credentials")
 # Credentials and headers a gateway key has no place for: importing without them would send no credential.
 UNMAPPABLE = {
-    "aws_access_key_id": "an AWS access key pair",
-    "aws_secret_access_key": "an AWS access key pair",
-    "aws_session_token": "an AWS session token",
     "aws_role_name": "an AWS role",
     "aws_profile_name": "an AWS profile",
     "azure_ad_token": "an Azure AD token",
@@ -94,7 +96,7 @@ UNMAPPABLE = {
     "headers": "extra headers",
     "aws_bedrock_runtime_endpoint": "a Bedrock runtime endpoint",
 }
-HANDLED = {"model", "custom_llm_provider", "weight", "order", *DESTINATION, *SECRETS}
+HANDLED = {"model", "custom_llm_provider", "weight", "order", *DESTINATION, *SECRETS, *aws.FIELDS}
 TOP_LEVEL_SKIPPED = {
     "router_settings": "not imported: the gateway's Router settings apply (weights, priorities and cooldowns come "
     "from each endpoint).",
@@ -399,8 +401,10 @@ def _key(endpoint: str, provider: str, params: dict, path: str, report: Report, 
             "Must be the service account's JSON itself: the importer reads no files.",
         )
         return None
-    if any(f"{name}__from" in params and params[name] is None for name in (*SECRETS, *DESTINATION)):
+    if any(f"{name}__from" in params and params[name] is None for name in (*SECRETS, *DESTINATION, *aws.FIELDS)):
         return None  # a reference that did not resolve (reported)
+    if any(name in params for name in aws.FIELDS):
+        return _aws_key(endpoint, provider, params, path, report, book, secret_name, destination, paths)
     secret = params.get(secret_name) if secret_name else ""
     if not isinstance(secret, str):
         report.error(at(path, secret_name), f"Must be text, not {kind(secret)}.")
@@ -419,6 +423,44 @@ def _key(endpoint: str, provider: str, params: dict, path: str, report: Report, 
         secret,
         destination,
         secret_from=params.get(f"{secret_name}__from", "") if secret_name else "",
+        paths=paths,
+    )
+
+
+def _aws_key(
+    endpoint: str,
+    provider: str,
+    params: dict,
+    path: str,
+    report: Report,
+    book: KeyBook,
+    secret_name: str | None,
+    destination: dict[str, str],
+    paths: dict[str, str],
+):
+    """A Bedrock key signing with the deployment's AWS access key (the keys service's rules, reported here)."""
+    if secret_name is not None:
+        report.error(at(path, secret_name), "Give either an api_key or an AWS access key, not both.")
+        return None
+    values = {name: params.get(name) for name in aws.FIELDS}
+    if wrong := [name for name, value in values.items() if value is not None and not isinstance(value, str)]:
+        for name in wrong:
+            report.error(at(path, name), f"Must be text, not {kind(values[name])}.")
+        return None
+    try:
+        secret = aws.compose(provider, values)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            for message in messages:
+                report.error(at(path, name), message)
+        return None
+    paths["secret"] = at(path, aws.SECRET_ACCESS_KEY)
+    return book.key_for(
+        endpoint,
+        provider,
+        secret or "",
+        destination,
+        secret_from=params.get(f"{aws.SECRET_ACCESS_KEY}__from", ""),
         paths=paths,
     )
 

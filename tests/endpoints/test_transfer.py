@@ -554,32 +554,80 @@ model_list:
     }
 
 
-def test_credentials_a_key_cannot_hold_are_errors_and_a_missing_api_key_too(alice):
+def test_a_bedrock_deployments_aws_access_key_becomes_a_bedrock_key_signing_with_it(alice):
     text = """
 model_list:
   - model_name: bedrock
     litellm_params:
-      model: bedrock/anthropic.claude-3-sonnet-20240229-v1:0
+      model: bedrock/anthropic.claude-3-5-haiku-20241022-v1:0
       aws_access_key_id: os.environ/AWS_ACCESS_KEY_ID
       aws_secret_access_key: os.environ/AWS_SECRET_ACCESS_KEY
-      aws_region_name: us-east-1
+      aws_session_token: os.environ/AWS_SESSION_TOKEN
+      aws_region_name: eu-west-1
+"""
+    env = Environment.given(
+        {
+            "AWS_ACCESS_KEY_ID": "AKIAIMPORTED00000001",
+            "AWS_SECRET_ACCESS_KEY": "imported-aws-secret-0001",
+            "AWS_SESSION_TOKEN": "imported-session-token-0001",
+        }
+    )
+
+    result = run(text, alice, environment=env)
+
+    [key] = result.keys
+    assert key.as_dict() | {"id": None} == {
+        "id": None,
+        "name": "bedrock-bedrock",
+        "provider": "bedrock",
+        "api_base": "",
+        "api_version": "",
+        "organization": "",
+        "region": "eu-west-1",
+        "project": "",
+        "masked_secret": "AKI...0001",
+        "secret_from": "os.environ/AWS_SECRET_ACCESS_KEY",
+    }
+    assert Key.objects.get(provider="bedrock").litellm_connection() == {
+        "aws_region_name": "eu-west-1",
+        "aws_access_key_id": "AKIAIMPORTED00000001",
+        "aws_secret_access_key": "imported-aws-secret-0001",
+        "aws_session_token": "imported-session-token-0001",
+    }
+    assert "imported-aws-secret-0001" not in json.dumps(result.as_dict())
+
+
+def test_credentials_a_key_cannot_hold_are_errors_and_a_missing_api_key_too(alice):
+    text = """
+model_list:
+  - model_name: half
+    litellm_params:
+      model: bedrock/anthropic.claude-3-sonnet-20240229-v1:0
+      aws_access_key_id: os.environ/AWS_ACCESS_KEY_ID
+      aws_profile_name: prod
+  - model_name: openai-aws
+    litellm_params:
+      model: openai/gpt-4o
+      aws_access_key_id: AKIA0000
+      aws_secret_access_key: aws-secret-0000
   - model_name: implicit
     litellm_params:
       model: openai/gpt-4o
 """
-    message = (
-        "A gateway key cannot hold an AWS access key pair: create the key on the Keys page (a secret and where "
-        "it is sent) and import the endpoint with the gateway's own format."
-    )
-    env = Environment.given({"AWS_ACCESS_KEY_ID": "AKIA0000", "AWS_SECRET_ACCESS_KEY": "aws-secret-0000"})
+    env = Environment.given({"AWS_ACCESS_KEY_ID": "AKIA0000"})
     assert errors.detail(refused(text, alice, environment=env)) == {
-        "model_list[0].litellm_params.aws_access_key_id": [message],
-        "model_list[0].litellm_params.aws_secret_access_key": [message],
-        "model_list[1].litellm_params.api_key": [
+        "model_list[0].litellm_params.aws_profile_name": [
+            "A gateway key cannot hold an AWS profile: create the key on the Keys page (a secret and where "
+            "it is sent) and import the endpoint with the gateway's own format."
+        ],
+        "model_list[1].litellm_params.aws_access_key_id": ["AWS access keys apply to Bedrock keys only."],
+        "model_list[1].litellm_params.aws_secret_access_key": ["AWS access keys apply to Bedrock keys only."],
+        "model_list[2].litellm_params.api_key": [
             "Missing: LiteLLM would read the provider's variable from its environment, the gateway needs the key; "
             "write api_key: os.environ/NAME."
         ],
     }
+    assert counts() == (0, 0, 0, 0)
 
 
 def test_a_key_the_keys_service_refuses_is_reported_at_the_field_it_came_from(env, alice):
