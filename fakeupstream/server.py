@@ -934,6 +934,11 @@ async def bedrock(request: web.Request, body: dict, post: Any, model: str, plan:
             eventstream.event("metadata", dumps({"usage": usage, "metrics": {"latencyMs": 1}}).encode()),
         ]
         return await _stream(request, events, plan.stream_chunk_delay, content_type=EVENT_STREAM)
+    if operation == "invoke" and "inputText" in body and "messages" not in body:  # Titan's text embeddings
+        tokens = max(1, _words(body.get("inputText")))
+        vector = list(fake_vector(str(body.get("inputText")), int(body.get("dimensions") or 8)))
+        headers = {"X-Amzn-Bedrock-Input-Token-Count": str(tokens), "X-Amzn-Bedrock-Output-Token-Count": "0"}
+        return _json({"embedding": vector, "inputTextTokenCount": tokens}, headers=headers)
     if operation in {"invoke", "invoke-with-response-stream"}:
         # Claude's Messages format, as Bedrock's Anthropic models take it.
         prompt = _messages_tokens(body.get("messages"), body.get("system"))

@@ -106,11 +106,15 @@ def _google(wire: str, method: str, required: tuple[str, ...], operation: str | 
     return Route(name, path, "", required, operation, wire=wire, passthrough=True, native_method=method, **flags)
 
 
-def _bedrock(method: str, required: tuple[str, ...], **flags: bool) -> Route:
-    """A Bedrock Runtime operation on a model (``/bedrock/model/{endpoint}/converse``), passed through."""
-    name = "bedrock_" + method.replace("-", "_")
+def _bedrock(method: str, required: tuple[str, ...], operation: str = "chat", **flags: bool) -> Route:
+    """A Bedrock Runtime operation on a model (``/bedrock/model/{endpoint}/converse``), passed through.
+
+    InvokeModel serves embedding models too, at the same URL: its route for an
+    embedding endpoint is named after the type (``bedrock_invoke_embeddings``).
+    """
+    name = "bedrock_" + method.replace("-", "_") + ("" if operation == "chat" else f"_{operation}")
     path = f"{BEDROCK_PREFIX}/model/{ENDPOINT_PLACEHOLDER}/{method}"
-    return Route(name, path, "", required, "chat", wire=BEDROCK, passthrough=True, native_method=method, **flags)
+    return Route(name, path, "", required, operation, wire=BEDROCK, passthrough=True, native_method=method, **flags)
 
 
 def _google_chat(wire: str) -> tuple[Route, ...]:
@@ -209,6 +213,8 @@ ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
             # Vertex AI's: google-genai calls :embedContent for a model named like a Gemini one, :predict otherwise.
             _google(VERTEX, "predict", ("instances",), "embeddings"),
             _google(VERTEX, "embedContent", ("content",), "embeddings"),
+            # Titan's, Cohere's or Nova's embedding request, as InvokeModel takes it.
+            _bedrock("invoke", (), "embeddings"),
         ),
         one_token_probe=True,
     ),
@@ -294,14 +300,24 @@ TYPES: Mapping[str, TypeEntry] = MappingProxyType({entry.value: entry for entry 
 ROUTES: Mapping[str, Route] = MappingProxyType(
     {route.name: route for entry in ENDPOINT_TYPES for route in entry.routes}
 )
-# Each native API's method names (in its URLs) -> their routes.
-NATIVE_METHODS: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {
-        wire: MappingProxyType({r.native_method: r.name for r in ROUTES.values() if r.wire == wire})
-        for wire in sorted(NATIVE_WIRES)
-    }
+ROUTE_TYPES: Mapping[str, str] = MappingProxyType(
+    {route.name: entry.value for entry in ENDPOINT_TYPES for route in entry.routes}
 )
-GEMINI_METHODS = NATIVE_METHODS[GEMINI]
+
+
+def _native_methods(wire: str) -> Mapping[str, Mapping[str, str]]:
+    methods: dict[str, dict[str, str]] = {}
+    for route in ROUTES.values():
+        if route.wire == wire:
+            methods.setdefault(route.native_method, {})[ROUTE_TYPES[route.name]] = route.name
+    return MappingProxyType({method: MappingProxyType(by_type) for method, by_type in methods.items()})
+
+
+# Each native API's method names (in its URLs) -> the route serving it for each endpoint type
+# (one type for most; Bedrock's ``invoke`` serves chat and embedding endpoints), registry order.
+NATIVE_METHODS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType(
+    {wire: _native_methods(wire) for wire in sorted(NATIVE_WIRES)}
+)
 
 
 def per_route(table: Mapping[str, T], what: str) -> dict[str, T]:

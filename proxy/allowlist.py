@@ -325,6 +325,7 @@ SCHEMAS: dict[str, dict[str, Validator]] = per_route(
         "bedrock_converse_stream": BEDROCK_CONVERSE,
         "bedrock_invoke": INVOKE,
         "bedrock_invoke_with_response_stream": INVOKE,
+        "bedrock_invoke_embeddings": INVOKE,
     },
     "allowlist schema",
 )

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from io import BytesIO
 from typing import Any
 from urllib.parse import parse_qs
@@ -367,8 +368,17 @@ def shutting_down() -> ProxyError:
 
 
 # -- the walk --------------------------------------------------------------------
-async def handle(request: Request, route: str | None, endpoint_name: str | None = None) -> Response:
-    """Serve one request. ``route`` None means "by the endpoint's type" (its invocations URL)."""
+async def handle(
+    request: Request,
+    route: str | None,
+    endpoint_name: str | None = None,
+    by_type: Mapping[str, str] | None = None,
+) -> Response:
+    """Serve one request. ``route`` None means "by the endpoint's type" (its invocations URL).
+
+    ``by_type``: the URL serves one route per endpoint type (Bedrock's
+    ``invoke``); the endpoint's type picks it, ``route`` otherwise.
+    """
     watcher.ensure_started()
     call = Call(request, route or "chat")
     # A stopping process takes nothing new; the client retries elsewhere. A
@@ -379,14 +389,16 @@ async def handle(request: Request, route: str | None, endpoint_name: str | None 
     call.in_flight = drain.enter()
     response = None
     try:
-        response = await _serve(call, route, endpoint_name)
+        response = await _serve(call, route, endpoint_name, by_type)
         return response
     finally:
         if response is None or response.stream is None:
             call.in_flight.done()
 
 
-async def _serve(call: Call, route: str | None, endpoint_name: str | None) -> Response:
+async def _serve(
+    call: Call, route: str | None, endpoint_name: str | None, by_type: Mapping[str, str] | None
+) -> Response:
     request = call.request
     try:
         if request.method != "POST":
@@ -394,7 +406,7 @@ async def _serve(call: Call, route: str | None, endpoint_name: str | None) -> Re
         call.caller = await authenticate(call)
         if endpoint_name is not None:
             endpoint = await resolve(call, endpoint_name)
-            call.use_route(route or endpoint.endpoint_type)
+            call.use_route((by_type or {}).get(endpoint.endpoint_type) or route or endpoint.endpoint_type)
             check_query(call)
             body = await read_body(call)
         else:
@@ -443,10 +455,11 @@ def not_passthrough(call: Call, endpoint: EndpointInfo) -> ProxyError:
 
 async def handle_native(request: Request, wire: str, endpoint_name: str, method: str) -> Response:
     """A provider's own API (``/gemini/v1beta/models/<endpoint>:<method>``, ``/bedrock/model/<endpoint>/converse``)."""
-    route = NATIVE_METHODS[wire].get(method)
-    if route is None:
+    by_type = NATIVE_METHODS[wire].get(method)
+    if by_type is None:
         return unknown_route(request)
-    return await handle(request, route, endpoint_name=endpoint_name)
+    first = next(iter(by_type.values()))  # another type's endpoint is told where it is called
+    return await handle(request, first, endpoint_name=endpoint_name, by_type=by_type if len(by_type) > 1 else None)
 
 
 # -- GET /v1/models ----------------------------------------------------------------

@@ -9,17 +9,17 @@ from typing import Any
 from gatewaylib.endpoint_types import (
     BEDROCK,
     BEDROCK_PREFIX,
-    ENDPOINT_TYPES,
     GEMINI,
     GEMINI_PREFIX,
     ROUTES,
     VERTEX,
     VERTEX_PREFIX,
 )
+from gatewaylib.endpoint_types import ROUTE_TYPES as REGISTRY_ROUTE_TYPES
 
 # Read from the registry (gatewaylib.endpoint_types), under the names the proxy's modules use:
 # which endpoint type each route calls, where it is served, and the Router method it awaits.
-ROUTE_TYPES = {route.name: entry.value for entry in ENDPOINT_TYPES for route in entry.routes}
+ROUTE_TYPES = dict(REGISTRY_ROUTE_TYPES)
 ROUTE_PATHS = {name: route.path for name, route in ROUTES.items()}
 ROUTER_METHODS = {name: route.router_method for name, route in ROUTES.items()}
 # Google's URLs: any API version its SDKs use, the endpoint where the model goes, then the method.

@@ -25,7 +25,6 @@ from gatewaylib.endpoint_types import (
     BEDROCK,
     ENDPOINT_TYPES,
     GEMINI,
-    GEMINI_METHODS,
     GOOGLE_WIRES,
     NATIVE_METHODS,
     NATIVE_WIRES,
@@ -48,7 +47,10 @@ def test_types_and_routes_are_unique():
     assert len(TYPES) == len(ENDPOINT_TYPES)
     assert list(ROUTES) == ROUTE_NAMES  # no route name used twice
     paths = [route.path for route in ROUTES.values()]
-    assert len(set(paths)) == len(paths)
+    # One URL, one route, but for a native method that serves several types (Bedrock's invoke).
+    typed = [(route.path, proxy_routes.ROUTE_TYPES[name]) for name, route in ROUTES.items()]
+    assert len(set(typed)) == len(typed)
+    assert sorted(path for path in paths if paths.count(path) > 1) == ["/bedrock/model/{endpoint}/invoke"] * 2
     gemini = [route.path for route in ROUTES.values() if route.wire == GEMINI]
     vertex = [route.path for route in ROUTES.values() if route.wire == VERTEX]
     assert all(path.startswith("/gemini/v1beta/models/{endpoint}:") for path in gemini)
@@ -57,8 +59,12 @@ def test_types_and_routes_are_unique():
     assert all(path.startswith("/bedrock/model/{endpoint}/") for path in bedrock)
     assert all(path.startswith("/v1/") for path in set(paths) - set(gemini) - set(vertex) - set(bedrock))
     for wire in NATIVE_WIRES:
-        assert list(NATIVE_METHODS[wire].values()) == [name for name, route in ROUTES.items() if route.wire == wire]
-    assert GEMINI_METHODS is NATIVE_METHODS[GEMINI]
+        served = [name for by_type in NATIVE_METHODS[wire].values() for name in by_type.values()]
+        assert sorted(served) == sorted(name for name, route in ROUTES.items() if route.wire == wire)
+    assert dict(NATIVE_METHODS[BEDROCK]["invoke"]) == {
+        "chat": "bedrock_invoke",
+        "embedding": "bedrock_invoke_embeddings",
+    }
 
 
 @pytest.mark.parametrize("entry", ENDPOINT_TYPES, ids=lambda entry: entry.value)
@@ -157,7 +163,8 @@ def test_every_route_is_mounted_under_asgi_and_django_at_its_path():
     for name, route in ROUTES.items() - fixed.items():
         url = route.url_for("my-endpoint").split("?")[0]
         match = proxy_routes.NATIVE_PATHS[route.wire].match(url)
-        assert (match["endpoint"], NATIVE_METHODS[route.wire][match["method"]]) == ("my-endpoint", name)
+        by_type = NATIVE_METHODS[route.wire][match["method"]]
+        assert (match["endpoint"], by_type[proxy_routes.ROUTE_TYPES[name]]) == ("my-endpoint", name)
         found = resolve(url)
         expected = {"wire": route.wire, "endpoint": "my-endpoint", "method": match["method"]}
         assert (found.view_name, found.kwargs) == (f"proxy:{route.wire}", expected)

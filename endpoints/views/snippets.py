@@ -90,19 +90,31 @@ def usage_snippets(endpoint: Endpoint, request: HttpRequest, models: list[Endpoi
         vertex_base = request.build_absolute_uri(NATIVE_API_PREFIXES[VERTEX])
         snippets["vertex"] = _vertex(endpoint.name, vertex_base, endpoint.endpoint_type)
     if BEDROCK in apis:
-        snippets["bedrock"] = _bedrock(endpoint.name, request.build_absolute_uri(NATIVE_API_PREFIXES[BEDROCK]))
+        bedrock_url = request.build_absolute_uri(NATIVE_API_PREFIXES[BEDROCK])
+        snippets["bedrock"] = _bedrock(endpoint.name, bedrock_url, endpoint.endpoint_type)
     return snippets
 
 
-def _bedrock(name: str, endpoint_url: str) -> str:
+# endpoint type -> the boto3 bedrock-runtime call, for the types Bedrock's API serves.
+BEDROCK_EXAMPLES: dict[str, str] = {
+    "chat": 'response = client.converse(\n    modelId="{name}",\n'
+    '    messages=[{{"role": "user", "content": [{{"text": "Hello!"}}]}}],\n)\n'
+    'print(response["output"]["message"]["content"][0]["text"])',
+    # InvokeModel takes the model's own body: Titan's here.
+    "embedding": "response = client.invoke_model(\n"
+    '    modelId="{name}", body=json.dumps({{"inputText": "The quick brown fox"}})\n)\n'
+    'print(len(json.loads(response["body"].read())["embedding"]))',
+}
+
+
+def _bedrock(name: str, endpoint_url: str, endpoint_type: str) -> str:
     # boto3 signs with the token as its access key id; the secret and region are the SDK's to need, not ours.
+    imports = "import json\n\nimport boto3" if endpoint_type == "embedding" else "import boto3"
     return (
-        "import boto3\n\nclient = boto3.client(\n"
+        f"{imports}\n\nclient = boto3.client(\n"
         f'    "bedrock-runtime",\n    endpoint_url="{endpoint_url}",\n    region_name="us-east-1",\n'
         f'    aws_access_key_id="{TOKEN_PLACEHOLDER}",\n    aws_secret_access_key="unused",\n)\n\n'
-        f'response = client.converse(\n    modelId="{name}",\n'
-        '    messages=[{"role": "user", "content": [{"text": "Hello!"}]}],\n)\n'
-        'print(response["output"]["message"]["content"][0]["text"])'
+        + BEDROCK_EXAMPLES[endpoint_type].format(name=name)
     )
 
 

@@ -19,6 +19,7 @@ from proxy.validators import AnyOf, Anything, Arr, Bool, Int, Message, Num, Obj,
 from tests.proxy.google_accounts import service_account_json
 
 ROUTES = tuple(SCHEMAS)
+CLAUDE_ON_BEDROCK = "anthropic.claude-3-5-haiku-20241022-v1:0"
 ENDPOINT = "target"
 AUDIO = ("hello.wav", b"RIFF" + b"0" * 100, "audio/wav")
 
@@ -48,7 +49,8 @@ def endpoint_for(world, route: str):
         key = world.make_key(
             "bedrock", name="bedrock", secret="", region="us-west-2", api_base=world.upstream.url, **fields
         )
-        model = world.model("anthropic.claude-3-5-haiku-20241022-v1:0", key=key, provider="bedrock")
+        name = "amazon.titan-embed-text-v2:0" if endpoint_type == "embedding" else CLAUDE_ON_BEDROCK
+        model = world.model(name, key=key, provider="bedrock")
     elif endpoint_type == "rerank":  # LiteLLM reranks through self-hosted providers, not openai
         key = world.make_key("hosted_vllm", name="vllm", secret="sk-vllm-secret-000111")
         model = world.model("reranker", key=key, provider="hosted_vllm")

@@ -186,6 +186,8 @@ DOCUMENTED: dict[str, set[str]] = {
     # InvokeModel takes the model's own format; Claude's Messages fields as Bedrock documents them.
     "bedrock_invoke": CLAUDE_ON_BEDROCK,
     "bedrock_invoke_with_response_stream": CLAUDE_ON_BEDROCK,
+    # Titan Text Embeddings V2's request, as Bedrock documents it.
+    "bedrock_invoke_embeddings": {"inputText", "dimensions", "normalize", "embeddingTypes"},
 }
 
 # The fields a body must have.
@@ -213,6 +215,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "bedrock_converse_stream": ("messages",),
     "bedrock_invoke": (),  # whatever the model requires; the provider says
     "bedrock_invoke_with_response_stream": (),
+    "bedrock_invoke_embeddings": (),
 }
 
 # Where the client speaks Anthropic's API (and so gets Anthropic's error shape).

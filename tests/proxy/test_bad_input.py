@@ -260,6 +260,7 @@ GEMINI_UNNUMBERED = (
     "bedrock_converse_stream",
     "bedrock_invoke",
     "bedrock_invoke_with_response_stream",
+    "bedrock_invoke_embeddings",
 )
 
 

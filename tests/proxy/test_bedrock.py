@@ -468,3 +468,38 @@ def test_the_openai_route_reaches_the_same_models_through_litellm_signed_with_th
     assert_signed_by_the_key(call)
     [row] = world.logged(chat)
     assert (row.status_code, row.prompt_tokens, row.completion_tokens) == (200, 3, 3)
+
+
+def test_invoke_model_on_an_embedding_endpoint_embeds_with_titan_and_counts_its_tokens(gateway, world, aws_key):
+    endpoint = world.endpoint(
+        name="vectors", endpoint_type="embedding", models=[bedrock_model(aws_key, "amazon.titan-embed-text-v2:0")]
+    )
+    client = client_for(gateway, world.token(world.alice))
+
+    response = client.invoke_model(
+        modelId="vectors", body=json.dumps({"inputText": "three short words", "dimensions": 4, "normalize": True})
+    )
+
+    answer = json.loads(response["body"].read())
+    assert (len(answer["embedding"]), answer["inputTextTokenCount"]) == (4, 3)
+    [call] = world.calls_to("/invoke")
+    assert call["raw_path"] == "/model/amazon.titan-embed-text-v2%3A0/invoke"
+    assert_signed_by_the_key(call)
+    [row] = world.logged(endpoint)
+    assert (row.status_code, row.prompt_tokens, row.completion_tokens) == (200, 3, 0)
+
+
+def test_converse_on_an_embedding_endpoint_says_where_it_is_called(gateway, world, aws_key):
+    world.endpoint(
+        name="vectors", endpoint_type="embedding", models=[bedrock_model(aws_key, "amazon.titan-embed-text-v2:0")]
+    )
+
+    with pytest.raises(ClientError) as raised:
+        client_for(gateway, world.token(world.alice)).converse(
+            modelId="vectors", messages=[{"role": "user", "content": [{"text": "hi"}]}]
+        )
+
+    assert raised.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "'vectors' is an embedding endpoint; call it at /v1/embeddings.",
+    }

@@ -686,3 +686,15 @@ def test_the_vertex_ai_example_of_an_embedding_endpoint_embeds(as_user, alice):
     assert "Python (Vertex AI SDK)" in page
     assert 'result = client.models.embed_content(model="ask", contents=["The quick brown fox"])' in page
     assert "generate_content" not in page
+
+
+def test_the_boto3_example_of_a_bedrock_embedding_endpoint_invokes_the_model(as_user, alice):
+    key = key_services.create_key(actor=alice, name="bedrock", provider="bedrock", secret="ABSK-bedrock-api-key-01")
+    spec = ModelSpec(provider="bedrock", model_name="amazon.titan-embed-text-v2:0", key_id=key.public_id)
+    endpoint = services.create_endpoint(actor=alice, name="ask", endpoint_type="embedding", models=[spec])
+
+    page = html.unescape(as_user(alice).get(url(endpoint)).content.decode())
+
+    assert "import json\n\nimport boto3" in page
+    assert 'client.invoke_model(\n    modelId="ask", body=json.dumps({"inputText": "The quick brown fox"})\n)' in page
+    assert "converse" not in page
