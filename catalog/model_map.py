@@ -184,6 +184,7 @@ def _model_record(provider: str, name: str, entry: Mapping[str, Any]) -> Record:
             "max_output_tokens": _number(entry.get("max_output_tokens"), int),
             "input_cost_per_token": _number(entry.get("input_cost_per_token"), float),
             "output_cost_per_token": _number(entry.get("output_cost_per_token"), float),
+            "input_cost_per_query": _number(entry.get("input_cost_per_query"), float),
             "supports_vision": bool(entry.get("supports_vision")),
             "supports_function_calling": bool(entry.get("supports_function_calling")),
             "supports_streaming": _supports_streaming(entry, mode),

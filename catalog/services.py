@@ -90,7 +90,7 @@ def providers_for_type(endpoint_type: str) -> list[dict[str, Any]]:
     A provider qualifies when at least one of its models is in a mode the type
     uses (``ENDPOINT_TYPE_MODES``), or, for the self-hosted servers listed
     without models, when LiteLLM supports the type for it. Providers whose
-    models are all of modes no endpoint type uses (web search, OCR,
+    models are all of modes no endpoint type uses (OCR,
     evaluation, ...) never qualify. Raises ``ValueError`` for an unknown type.
     """
     modes = modes_for_type(endpoint_type)

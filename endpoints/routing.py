@@ -16,6 +16,7 @@ from endpoints.validation import ALLOWED_LITELLM_PARAMS
 from gatewaylib.endpoint_types import BEDROCK, TYPES
 from gatewaylib.scrub import Scrubber
 from keys.crypto import SecretDecryptionError
+from keys.models import NO_SECRET
 
 # Deployment parameters only LiteLLM's Router enforces (it counts them on the calls it makes itself).
 ROUTER_LIMITS = frozenset({"rpm", "tpm", "max_parallel_requests"})
@@ -127,6 +128,33 @@ ROUTER_SETTINGS = {
 }
 
 
+# What the Router holds for a search endpoint's model. LiteLLM's Router takes no
+# search provider in its model list (it finds no LLM provider for "tavily/search"),
+# and its own search tools are picked at random, without weights, priorities or
+# cooldowns. So it gets a stand-in per model, with the model's id, weight and
+# priority and neither the key's secret nor its destination, only to choose
+# among them; proxy.search makes the call with LiteLLM's search API and the
+# real deployment. No route calls the Router for a search endpoint.
+SELECTION_ONLY = {"model": "openai/search-selection-only", "api_key": NO_SECRET, "api_base": "http://search.invalid"}
+
+
+def router_deployments(endpoint: Endpoint, deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The deployments the Router is built with: the real ones, or stand-ins that only choose (search)."""
+    if endpoint.endpoint_type != "search":
+        return deployments
+    return [
+        {
+            **deployment,
+            "litellm_params": {
+                **SELECTION_ONLY,
+                "weight": deployment["litellm_params"]["weight"],
+                "order": deployment["litellm_params"]["order"],
+            },
+        }
+        for deployment in deployments
+    ]
+
+
 def build_router(endpoint: Endpoint) -> tuple[Any, tuple[str, ...]]:
     """A LiteLLM Router for ``endpoint`` and the secrets inside it."""
     import litellm
@@ -139,7 +167,7 @@ def build_router(endpoint: Endpoint) -> tuple[Any, tuple[str, ...]]:
     secrets = endpoint_secrets(endpoint)
     try:
         router = litellm.Router(
-            model_list=deployments,
+            model_list=router_deployments(endpoint, deployments),
             cooldown_time=settings.GATEWAY_COOLDOWN_SECONDS,
             timeout=settings.GATEWAY_UPSTREAM_TIMEOUT,
             **ROUTER_SETTINGS,

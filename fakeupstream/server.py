@@ -423,6 +423,8 @@ def endpoint(func: Handler) -> Callable[[web.Request], Awaitable[web.StreamRespo
         bedrock = "operation" in request.match_info  # so does Bedrock, which errs in AWS's shape
         if gemini or bedrock:
             model = request.match_info["model"]
+        elif "tenant" in request.match_info:  # a search provider's base URL names the "model" for the fake
+            model = request.match_info["tenant"]
         record = {
             "seq": 0,
             "time": time.time(),
@@ -971,6 +973,25 @@ async def bedrock(request: web.Request, body: dict, post: Any, model: str, plan:
 
 
 @endpoint
+async def tavily_search(request: web.Request, body: dict, post: Any, model: str, plan: Plan) -> web.StreamResponse:
+    """Tavily's ``POST /search``: ``max_results`` results for the query, each naming the fake "model" that answered."""
+    if not request.headers.get("Authorization", "").startswith("Bearer "):
+        return _json({"detail": {"error": "Unauthorized: missing or invalid API key."}}, status=401)
+    query = str(body.get("query", ""))
+    domains = body.get("include_domains") or ["example.com"]
+    results = [
+        {
+            "title": f"Result {number} for {query} from {model}",
+            "url": f"https://{domains[(number - 1) % len(domains)]}/{number}",
+            "content": f"A snippet about {query}.",
+            "score": round(1 - number / 100, 2),
+        }
+        for number in range(1, int(body.get("max_results") or 5) + 1)
+    ]
+    return _json({"query": query, "results": results, "response_time": 0.01, "request_id": f"fake-{plan.seq}"})
+
+
+@endpoint
 async def oauth_token(request: web.Request, body: dict, post: Any, model: str, plan: Plan) -> web.StreamResponse:
     """Google's OAuth token endpoint for a service account's JWT-bearer grant (the assertion is not verified)."""
     if post is None or post.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
@@ -1078,6 +1099,8 @@ def create_app(*, state: State | None = None, max_requests: int = 1000) -> web.A
         r"/model/{model}/{operation:converse|converse-stream|invoke|invoke-with-response-stream}", bedrock
     )
     app.router.add_post("/token", oauth_token)
+    app.router.add_post("/search", tavily_search)  # Tavily's API at its root, or under a path per fake "model"
+    app.router.add_post("/{tenant:[-a-z0-9_]+}/search", tavily_search)
     app.router.add_post("/_control", control)
     app.router.add_post("/_reset", reset)
     app.router.add_get("/_stats", stats)

@@ -294,6 +294,16 @@ ENDPOINT_TYPES: tuple[TypeEntry, ...] = (
             ),
         ),
     ),
+    TypeEntry(
+        "search",
+        "Search",
+        modes=frozenset({"search"}),
+        routes=(
+            # Web search (Tavily, Exa, Perplexity, SearXNG, ...): LiteLLM's search API makes the
+            # call (proxy.search); the Router only chooses among the endpoint's models.
+            Route("search", "/v1/search", "", required=("query",), operation="search"),
+        ),
+    ),
 )
 
 TYPES: Mapping[str, TypeEntry] = MappingProxyType({entry.value: entry for entry in ENDPOINT_TYPES})

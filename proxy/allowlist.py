@@ -199,6 +199,15 @@ RERANK: dict[str, Validator] = {
     "max_chunks_per_doc": Int(1, 10_000),
 }
 
+# LiteLLM's search API (Perplexity's Search API fields), which maps them onto each provider's.
+SEARCH: dict[str, Validator] = {
+    "query": AnyOf(Str(min_length=1), Arr(Str(min_length=1), max_items=5)),
+    "max_results": Int(1, 20),
+    "search_domain_filter": Arr(TEXT, max_items=20),
+    "max_tokens_per_page": Int(1, 1_000_000),
+    "country": Str(min_length=2),
+}
+
 # -- Anthropic Messages ----------------------------------------------------------
 BLOCK = Part({"type": Str(min_length=1), "text": TEXT})
 ANTHROPIC_CONTENT = AnyOf(TEXT, Arr(BLOCK))
@@ -309,6 +318,7 @@ SCHEMAS: dict[str, dict[str, Validator]] = per_route(
         "audio_speech": AUDIO_SPEECH,
         "moderation": MODERATION,
         "rerank": RERANK,
+        "search": SEARCH,
         "anthropic_messages": ANTHROPIC_MESSAGES,
         "gemini_generate_content": GEMINI_GENERATE,
         "gemini_stream_generate_content": GEMINI_GENERATE,

@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 FAIL_OVER = frozenset({401, 403, 404, 408, 409, 429})
 
 
-class _Failed(Exception):
+class AttemptFailed(Exception):
     """One attempt failed; ``error`` is what the client gets if no other deployment serves."""
 
     def __init__(self, error: ProxyError, status: int | str, retry_after: str | None = None) -> None:
@@ -64,15 +64,15 @@ async def dispatch(
         # Always ask for usage so streams are metered; the usage chunk reaches
         # the client only if it asked for it.
         payload["stream_options"] = {**(payload.get("stream_options") or {}), "include_usage": True}
-    last: _Failed | None = None
+    last: AttemptFailed | None = None
     excluded: list[str] = []
     for attempt in range(1, entry.attempts + 1):
-        deployment_id = await _pick(entry, endpoint.name, excluded, last)
+        deployment_id = await pick(entry, endpoint.name, excluded, last)
         upstream = targets[deployment_id]
         call.attempts = attempt
         try:
             return await _attempt(call, upstream, payload, entry.scrubber, wants_usage)
-        except _Failed as failed:
+        except AttemptFailed as failed:
             call.attempt_failed(deployment_id, failed.status_code, failed.error.message)
             last = failed
             if not entry.report_failure(deployment_id, failed):
@@ -84,7 +84,7 @@ async def dispatch(
     raise last.error
 
 
-async def _pick(entry: RouterEntry, name: str, excluded: list[str], last: _Failed | None) -> str:
+async def pick(entry: RouterEntry, name: str, excluded: list[str], last: AttemptFailed | None) -> str:
     try:
         return await entry.pick(name, excluded)
     except Exception as exc:  # LiteLLM's "no deployments available" (all cooling down)
@@ -108,13 +108,13 @@ async def _attempt(
         headers = await upstream.signed_headers(data) if upstream.signs else upstream.headers
         response = await egress.session().post(upstream.target, data=data, headers=headers, timeout=upstream.timeout)
     except egress.EgressRefused as exc:
-        raise _Failed(ProxyError(502, exc.reason, code="destination_refused"), 502) from None
+        raise AttemptFailed(ProxyError(502, exc.reason, code="destination_refused"), 502) from None
     except TokenError as exc:  # Vertex AI: no access token from the key's service account
-        raise _Failed(ProxyError(502, str(exc), code="provider_auth_error"), 502) from None
+        raise AttemptFailed(ProxyError(502, str(exc), code="provider_auth_error"), 502) from None
     except (TimeoutError, aiohttp.ServerTimeoutError):
-        raise _Failed(errors.timed_out(), 408) from None
+        raise AttemptFailed(errors.timed_out(), 408) from None
     except aiohttp.ClientError:
-        raise _Failed(errors.unreachable(), 502) from None
+        raise AttemptFailed(errors.unreachable(), 502) from None
     if response.status >= 400:
         raise await _refusal(response, scrubber)
     call.serve(upstream.deployment_id)
@@ -145,7 +145,7 @@ async def _refusal(response: aiohttp.ClientResponse, scrubber: Scrubber) -> Exce
     error = errors.from_status(status, scrubber.text(_provider_message(raw))[:500], retry_after)
     if status < 500 and status not in FAIL_OVER:
         return error
-    return _Failed(error, status, retry_after)
+    return AttemptFailed(error, status, retry_after)
 
 
 def _provider_message(raw: bytes) -> str:

@@ -38,7 +38,7 @@ from gatewaylib.endpoint_types import (
     WIRE_LABELS,
 )
 from gatewaylib.invalidation import watcher
-from proxy import direct, observe, translated
+from proxy import direct, observe, search, translated
 from proxy.allowlist import check_fields
 from proxy.errors import ProxyError, database_unavailable
 from proxy.http import Request, Response, json_response
@@ -142,6 +142,8 @@ class Call:
             cost = (
                 self.prompt_tokens * model.input_cost_per_token + self.completion_tokens * model.output_cost_per_token
             )
+            if status < 400:
+                cost += model.cost_per_query  # search providers price each answered query
         recorder.record(
             Usage(
                 request_id=self.request_uuid,
@@ -434,6 +436,8 @@ async def _serve(
 async def dispatch(call: Call, endpoint: EndpointInfo, body: dict[str, Any]) -> Response:
     """The direct path when every deployment speaks the client's format, LiteLLM's translation otherwise."""
     entry = await state.router(endpoint)
+    if call.route == "search":
+        return await search.dispatch(call, endpoint, entry, body)
     passthrough_only = not call.spec.router_method
     targets = entry.targets(call.route) if settings.GATEWAY_DIRECT_PATH or passthrough_only else None
     if targets is not None:

@@ -48,6 +48,7 @@ class ModelInfo:
     model_name: str
     input_cost_per_token: float
     output_cost_per_token: float
+    cost_per_query: float = 0.0  # a search provider's price of one answered query
 
     @property
     def label(self) -> str:
@@ -320,6 +321,7 @@ def _load_endpoint(name: str) -> EndpointInfo | None:
             model_name=model.model_name,
             input_cost_per_token=float(params.get("input_cost_per_token", entry.get("input_cost_per_token") or 0)),
             output_cost_per_token=float(params.get("output_cost_per_token", entry.get("output_cost_per_token") or 0)),
+            cost_per_query=float(entry.get("input_cost_per_query") or 0),
         )
     return EndpointInfo(
         id=endpoint.id,

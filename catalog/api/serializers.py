@@ -37,6 +37,7 @@ class ModelSerializer(serializers.Serializer):
     max_output_tokens = serializers.IntegerField(allow_null=True)
     input_cost_per_token = serializers.FloatField(allow_null=True, help_text="USD per input token.")
     output_cost_per_token = serializers.FloatField(allow_null=True, help_text="USD per output token.")
+    input_cost_per_query = serializers.FloatField(allow_null=True, help_text="USD per query (search providers).")
     supports_vision = serializers.BooleanField()
     supports_function_calling = serializers.BooleanField()
     supports_streaming = serializers.BooleanField()

@@ -64,6 +64,7 @@ EXAMPLES: dict[str, tuple[str, dict, str]] = {
         {"query": "capital of France", "documents": ["Paris is in France.", "Berlin is in Germany."]},
         "",
     ),
+    "search": ("search", {"query": "latest LLM gateway releases", "max_results": 5}, ""),
 }
 
 
@@ -151,7 +152,7 @@ def _curl(url: str, body: dict) -> str:
 
 def _python(name: str, base_url: str, path: str, body: dict, sdk_call: str) -> str:
     if not sdk_call:
-        # The OpenAI SDK has no rerank call; any HTTP client does.
+        # The OpenAI SDK has no rerank or search call; any HTTP client does.
         payload = json.dumps({"model": name, **body}, indent=4)
         return (
             f'import httpx\n\nresponse = httpx.post(\n    "{base_url}/{path}",\n'

@@ -56,6 +56,8 @@
     } else if (type === "rerank") {
       const documents = String(data.get("documents") || "").split("\n").map((line) => line.trim()).filter(Boolean);
       Object.assign(request, { query: prompt, documents });
+    } else if (type === "search") {
+      Object.assign(request, { query: prompt, max_results: 5 });
     } else if (type === "image_generation") {
       Object.assign(request, { prompt, n: 1 });
     } else {
@@ -141,6 +143,8 @@
       output.textContent = data.choices[0].message.content || "";
     } else if (type === "completion") {
       output.textContent = data.choices[0].text || "";
+    } else if (type === "search") {
+      output.textContent = data.results.map((hit, index) => `${index + 1}. ${hit.title}\n   ${hit.url}\n   ${hit.snippet || ""}`).join("\n") || "No results.";
     } else if (type === "embedding") {
       const vector = data.data[0].embedding;
       output.textContent = `${vector.length} dimensions: [${vector.slice(0, 8).map((x) => x.toFixed(4)).join(", ")}, …]`;

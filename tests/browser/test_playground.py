@@ -133,3 +133,30 @@ def test_a_read_holder_gets_no_playground_and_no_token(ui, upstream, gateway_ser
     response = page.request.post(f"/endpoints/{endpoint.public_id}/playground/token", headers={"X-CSRFToken": csrf})
     assert response.status == 403
     assert ui.js_errors == []
+
+
+def test_a_search_endpoint_answers_the_playground_with_its_results(ui, upstream):
+    from endpoints import lifecycle, services
+    from endpoints.validation import ModelSpec
+    from keys import services as key_services
+
+    alice = make_user("alice")
+    key = key_services.create_key(
+        actor=alice, name="tavily", provider="tavily", secret="tvly-playground-0001", api_base=f"{upstream.url}/web"
+    )
+    spec = ModelSpec(provider="tavily", model_name="search", key_id=key.public_id)
+    endpoint = services.create_endpoint(actor=alice, name="web-try", endpoint_type="search", models=[spec])
+    lifecycle.start_endpoint(endpoint, actor=alice)
+    page = ui.new_page()
+    ui.sign_in(page, "alice")
+    page.goto(f"/endpoints/{endpoint.public_id}/")
+
+    playground = page.locator("#playground")
+    playground.get_by_label("Search query").fill("gateways")
+    playground = _send(page)
+
+    expect(playground.locator(".pg-output")).to_contain_text("1. Result 1 for gateways from web")
+    expect(playground.locator(".pg-output")).to_contain_text("5. Result 5 for gateways from web")
+    expect(playground.locator('[data-pg="model"]')).to_have_text("tavily/search")
+    expect(playground.locator(".pg-error")).to_be_hidden()
+    assert ui.js_errors == []

@@ -52,12 +52,30 @@ def test_it_lists_openai_models_without_the_prefix_and_with_costs(api, alice):
         "max_output_tokens",
         "input_cost_per_token",
         "output_cost_per_token",
+        "input_cost_per_query",
         "supports_vision",
         "supports_function_calling",
         "supports_streaming",
         "supports_reasoning",
         "deprecation_date",
     }
+    assert gpt_4o["input_cost_per_query"] is None
+
+
+@pytest.mark.django_db
+def test_search_providers_are_listed_for_the_search_type_only_with_their_price_per_query(api, alice):
+    client = api(alice)
+    for_search = {p["name"] for p in client.get(PROVIDERS_URL, {"endpoint_type": "search"}).json()["providers"]}
+    for_chat = {p["name"] for p in client.get(PROVIDERS_URL, {"endpoint_type": "chat"}).json()["providers"]}
+
+    assert {"tavily", "exa_ai", "searxng", "perplexity"} <= for_search
+    assert not {"tavily", "exa_ai", "searxng", "serper"} & for_chat  # search-only providers
+    assert "perplexity" in for_chat  # it has chat models too
+    assert "openai" not in for_search
+    [tavily] = [
+        m for m in client.get(MODELS_URL, {"provider": "tavily"}).json()["models"] if m["model_name"] == "search"
+    ]
+    assert (tavily["mode"], tavily["input_cost_per_query"]) == ("search", 0.008)
 
 
 def test_anthropic_models_have_no_anthropic_prefix(api, alice):
@@ -152,7 +170,7 @@ def test_an_unknown_endpoint_type_is_a_field_error(api, alice):
     assert response.json() == {
         "endpoint_type": [
             "Unknown endpoint type 'telepathy'. Valid types: chat, completion, embedding, image_generation, "
-            "audio_transcription, audio_speech, moderation, rerank."
+            "audio_transcription, audio_speech, moderation, rerank, search."
         ]
     }
 
@@ -206,6 +224,7 @@ def test_the_schema_documents_the_filters():
         "audio_speech",
         "moderation",
         "rerank",
+        "search",
     }
     assert "400" in schema["paths"][PROVIDERS_URL]["get"]["responses"]
     models = {p["name"] for p in schema["paths"][MODELS_URL]["get"]["parameters"]}

@@ -55,11 +55,11 @@ def test_completion_also_offers_chat_providers():
     assert "text-completion-openai" not in names("chat")
 
 
-def test_search_only_providers_serve_no_endpoint_type():
+def test_search_only_providers_serve_the_search_type_and_no_other():
     search_only = {p["name"] for p in services.list_providers() if set(p["supported_modes"]) == {"search"}}
     assert {"tavily", "exa_ai", "duckduckgo"} <= search_only
-    assert "search" not in services.MODES  # there is no search endpoint type for them to serve
-    for endpoint_type in services.MODES:
+    assert search_only <= names("search")
+    for endpoint_type in set(services.MODES) - {"search"}:
         assert not search_only & names(endpoint_type), endpoint_type
 
 

@@ -136,6 +136,8 @@ SERVED_BY_TYPE = {
     "audio_speech": ("openai", {"tts-1", "tts-1-hd"}, {"whisper-1", "gpt-4o"}),
     "moderation": ("openai", {"omni-moderation-latest"}, {"gpt-4o", "text-embedding-3-small"}),
     "rerank": ("cohere", {"rerank-english-v3.0", "rerank-v3.5"}, {"embed-english-v3.0"}),
+    # Perplexity has chat models and a search API; a search endpoint offers only the latter.
+    "search": ("perplexity", {"search"}, {"sonar", "sonar-pro"}),
 }
 
 # Which of a few well-known providers serve each type, and which do not.
@@ -148,6 +150,7 @@ PROVIDERS_BY_TYPE = {
     "audio_speech": ({"openai", "elevenlabs"}, {"anthropic", "deepgram"}),
     "moderation": ({"openai"}, {"anthropic", "cohere"}),
     "rerank": ({"cohere", "voyage", "jina_ai", "infinity", "hosted_vllm"}, {"openai", "anthropic"}),
+    "search": ({"tavily", "exa_ai", "searxng", "perplexity", "serper"}, {"openai", "anthropic", "cohere"}),
 }
 
 
@@ -195,7 +198,7 @@ def test_the_mode_filter_finds_a_known_model_of_each_mode(mode, model_name):
 def test_an_unknown_endpoint_type_is_refused_with_the_valid_types():
     message = (
         "Unknown endpoint type 'telepathy'. Valid types: chat, completion, embedding, image_generation, "
-        "audio_transcription, audio_speech, moderation, rerank."
+        "audio_transcription, audio_speech, moderation, rerank, search."
     )
     with pytest.raises(ValueError) as raised:
         services.list_models("openai", endpoint_type="telepathy")

@@ -962,7 +962,7 @@ endpoints:
         ],
         "endpoints[1].endpoint_type": [
             "Must be one of chat, completion, embedding, image_generation, audio_transcription, audio_speech, "
-            "moderation, rerank."
+            "moderation, rerank, search."
         ],
         "endpoints[1].models": ["Must be a non-empty list of models, not a list."],
         "endpoints[2].rate_limit_rpm": ["Must be a whole number of at least 1, or null for no limit."],

@@ -51,6 +51,9 @@ def endpoint_for(world, route: str):
         )
         name = "amazon.titan-embed-text-v2:0" if endpoint_type == "embedding" else CLAUDE_ON_BEDROCK
         model = world.model(name, key=key, provider="bedrock")
+    elif endpoint_type == "search":  # Tavily's API, which LiteLLM's search API calls
+        key = world.make_key("tavily", name="tavily", secret="tvly-bodies-secret-0001", api_base=world.upstream.url)
+        model = world.model("search", key=key, provider="tavily")
     elif endpoint_type == "rerank":  # LiteLLM reranks through self-hosted providers, not openai
         key = world.make_key("hosted_vllm", name="vllm", secret="sk-vllm-secret-000111")
         model = world.model("reranker", key=key, provider="hosted_vllm")

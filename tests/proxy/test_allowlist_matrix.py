@@ -167,6 +167,8 @@ DOCUMENTED: dict[str, set[str]] = {
     "audio_speech": {"input", "voice", "response_format", "speed", "instructions"},
     "moderation": {"input"},
     "rerank": {"query", "documents", "top_n", "return_documents", "max_chunks_per_doc"},
+    # LiteLLM's search API (Perplexity's Search API request).
+    "search": {"query", "max_results", "search_domain_filter", "max_tokens_per_page", "country"},
     # Google's Gemini API reference (models.generateContent, countTokens, embedContent, batchEmbedContents).
     "gemini_generate_content": GEMINI_GENERATE,
     "gemini_stream_generate_content": GEMINI_GENERATE,
@@ -201,6 +203,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "audio_speech": ("input", "voice"),
     "moderation": ("input",),
     "rerank": ("query", "documents"),
+    "search": ("query",),
     "gemini_generate_content": ("contents",),
     "gemini_stream_generate_content": ("contents",),
     "gemini_count_tokens": (),  # contents, or a whole generateContentRequest
@@ -321,6 +324,9 @@ TRANSLATED: dict[tuple[str, str], tuple[str, Any] | None] = {
         "tools",
         [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
     ),
+    # LiteLLM's search API onto Tavily's: its names, its lowercase country, no page-size option.
+    ("search", "search_domain_filter"): ("include_domains", ["x"]),
+    ("search", "max_tokens_per_page"): None,
     # The OpenAI SDK's multipart encoding of an array.
     ("audio_transcription", "timestamp_granularities"): ("timestamp_granularities[]", "segment"),
 }
