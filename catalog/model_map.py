@@ -214,6 +214,7 @@ SELF_HOSTED_PROVIDERS: dict[str, tuple[str, ...]] = {
     "lm_studio": ("chat", "completion", "embedding"),
     "llamafile": ("chat", "completion", "embedding"),
     "ollama": ("chat", "completion", "embedding"),
+    "searxng": ("search",),  # a metasearch instance of the team's own, usually without a key
 }
 
 

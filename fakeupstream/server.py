@@ -992,6 +992,24 @@ async def tavily_search(request: web.Request, body: dict, post: Any, model: str,
 
 
 @endpoint
+async def searxng_search(request: web.Request, body: dict, post: Any, model: str, plan: Plan) -> web.StreamResponse:
+    """SearXNG's ``GET /search?q=...&format=json``: twenty results, whatever was asked (as SearXNG pages)."""
+    if request.query.get("format") != "json":
+        return web.Response(text="<html>results</html>", content_type="text/html")
+    query = request.query.get("q", "")
+    results = [
+        {
+            "title": f"Result {number} for {query} from {model}",
+            "url": f"https://searx.example/{number}",
+            "content": f"A snippet about {query}.",
+            "publishedDate": "2026-11-30T00:00:00",
+        }
+        for number in range(1, 21)
+    ]
+    return _json({"query": query, "number_of_results": len(results), "results": results})
+
+
+@endpoint
 async def oauth_token(request: web.Request, body: dict, post: Any, model: str, plan: Plan) -> web.StreamResponse:
     """Google's OAuth token endpoint for a service account's JWT-bearer grant (the assertion is not verified)."""
     if post is None or post.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
@@ -1101,6 +1119,7 @@ def create_app(*, state: State | None = None, max_requests: int = 1000) -> web.A
     app.router.add_post("/token", oauth_token)
     app.router.add_post("/search", tavily_search)  # Tavily's API at its root, or under a path per fake "model"
     app.router.add_post("/{tenant:[-a-z0-9_]+}/search", tavily_search)
+    app.router.add_get("/{tenant:[-a-z0-9_]+}/search", searxng_search)
     app.router.add_post("/_control", control)
     app.router.add_post("/_reset", reset)
     app.router.add_get("/_stats", stats)

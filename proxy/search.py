@@ -18,6 +18,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from gatewaylib import egress
+from keys.models import NO_SECRET
 from proxy.direct import FAIL_OVER, AttemptFailed, pick
 from proxy.errors import ProxyError, from_provider
 from proxy.http import Response
@@ -54,6 +55,10 @@ async def dispatch(call: Call, endpoint: EndpointInfo, entry: RouterEntry, body:
             raise
         call.serve(deployment_id)
         call.finish(200)
+        limit = options.get("max_results")
+        if limit is not None and len(response.results) > limit:
+            # Some providers page instead of limiting (SearXNG answers a page of twenty): the limit holds anyway.
+            response.results = response.results[:limit]
         return Response(status=200, body=to_json(response).encode())
     call.headers["x-gateway-attempts"] = str(call.attempts)
     raise last.error
@@ -69,7 +74,7 @@ async def _search(deployment: dict[str, Any], query: Any, options: dict[str, Any
         return await litellm.asearch(
             query=query,
             search_provider=deployment["model_info"]["provider"],
-            api_key=params.get("api_key"),
+            api_key=None if params.get("api_key") in (None, NO_SECRET) else params["api_key"],
             api_base=params.get("api_base"),
             timeout=params.get("timeout"),
             **options,

@@ -148,3 +148,21 @@ def test_a_search_endpoint_is_not_a_chat_model(gateway, world, web):
 
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "'web' is a search endpoint; call it at /v1/search."
+
+
+def test_a_searxng_instance_of_the_teams_own_needs_no_secret_and_max_results_holds(gateway, world):
+    key = world.make_key("searxng", name="searx", secret="", api_base=f"{world.upstream.url}/searx")
+    world.endpoint(name="meta", endpoint_type="search", models=[tavily_model(key) | {"provider": "searxng"}])
+
+    response = search(gateway, world.token(world.alice), {"model": "meta", "query": "open source", "max_results": 3})
+
+    assert response.status_code == 200, response.text
+    assert [hit["title"] for hit in response.json()["results"]] == [
+        "Result 1 for open source from searx",
+        "Result 2 for open source from searx",
+        "Result 3 for open source from searx",
+    ]
+    assert response.json()["results"][0]["date"] == "2026-11-30T00:00:00"
+    [call] = world.calls_to("/searx/search")
+    assert (call["method"], call["query"]) == ("GET", {"q": "open source", "format": "json"})
+    assert "authorization" not in call["headers"]  # no secret, none sent
