@@ -131,3 +131,37 @@ def test_the_picker_on_a_phone(ui):
     assert page.evaluate(OVERFLOWING) == []
     ui.screenshot(page, "picker-phone")
     assert ui.js_errors == []
+
+
+def test_a_search_endpoint_is_built_from_a_search_provider_only_offered_for_that_type(ui):
+    from django.contrib.auth import get_user_model
+
+    from endpoints.models import Endpoint
+    from keys import services as key_services
+
+    page, row = _open_form(ui)
+    alice = ui.orm(lambda: get_user_model().objects.get(username="alice"))
+    ui.orm(
+        lambda: key_services.create_key(actor=alice, name="tavily", provider="tavily", secret="tvly-picker-0000CCCC")
+    )
+    page.reload()
+    page.get_by_label("Name", exact=True).fill("picker-search")
+    provider = row.get_by_label("Provider")
+    assert "tavily" not in _provider_values(provider)  # a chat endpoint: no search provider
+
+    with page.expect_response(PROVIDERS):
+        page.get_by_label("Type").select_option("search")
+    offered = _provider_values(provider)
+    assert {"tavily", "exa_ai", "searxng"} <= set(offered) and "openai" not in offered and "cohere" not in offered
+    expect(provider.locator("optgroup[label='With your keys'] option")).to_have_text(["Tavily"])
+    with page.expect_response(MODELS):
+        provider.select_option("tavily")
+    expect(row.get_by_label("Model", exact=True)).to_contain_text("search-advanced")
+    row.get_by_label("Model", exact=True).select_option("search")
+    page.get_by_role("button", name="Create endpoint").click()
+
+    expect(page).to_have_url(re.compile(r"/endpoints/[0-9a-f]{32}/$"))
+    endpoint = ui.orm(lambda: Endpoint.objects.get(name="picker-search"))
+    assert endpoint.endpoint_type == "search"
+    assert ui.orm(lambda: list(endpoint.models.values_list("provider", "model_name"))) == [("tavily", "search")]
+    assert ui.js_errors == []
