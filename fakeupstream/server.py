@@ -896,9 +896,7 @@ EVENT_STREAM = "application/vnd.amazon.eventstream"
 def _bedrock_error(status: int, retry_after: float | None, model: str, message: str = "fake failure") -> web.Response:
     if status == 429:
         message = f"Too many requests for {model} (fake upstream), please wait before trying again."
-    headers = {
-        "x-amzn-ErrorType": f"{BEDROCK_ERRORS.get(status, 'InternalServerException')}:http://internal.amazon.com/"
-    }
+    headers = {"x-amzn-ErrorType": BEDROCK_ERRORS.get(status, "InternalServerException")}
     if retry_after is not None:
         headers["Retry-After"] = _format_seconds(retry_after)
     return _json({"message": message}, status=status, headers=headers)

@@ -22,7 +22,7 @@ DEFAULT_REGION = "us-east-1"  # LiteLLM's and the AWS SDKs' default
 
 @dataclass(frozen=True, slots=True)
 class AwsCredentials:
-    access_key_id: str
+    access_key_id: str = field(repr=False)  # shown only as its masked hint, like every secret
     secret_access_key: str = field(repr=False)
     session_token: str = field(default="", repr=False)
 
@@ -40,21 +40,14 @@ class AwsCredentials:
         return cls(data[ACCESS_KEY_ID], data[SECRET_ACCESS_KEY], data.get(SESSION_TOKEN) or "")
 
     def as_secret(self) -> str:
-        data = {ACCESS_KEY_ID: self.access_key_id, SECRET_ACCESS_KEY: self.secret_access_key}
-        if self.session_token:
-            data[SESSION_TOKEN] = self.session_token
-        return json.dumps(data)
+        """The stored document: the same names LiteLLM's parameters have."""
+        return json.dumps(self.litellm_params())
 
     def litellm_params(self) -> dict[str, str]:
         params = {ACCESS_KEY_ID: self.access_key_id, SECRET_ACCESS_KEY: self.secret_access_key}
         if self.session_token:
             params[SESSION_TOKEN] = self.session_token
         return params
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """Each part a reply or a log line could quote (the id too: it names the account's key)."""
-        return tuple(part for part in (self.access_key_id, self.secret_access_key, self.session_token) if part)
 
 
 def hint_of(secret: str) -> str:

@@ -18,7 +18,7 @@ import base64
 import binascii
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -64,14 +64,30 @@ async def dispatch(
         # Always ask for usage so streams are metered; the usage chunk reaches
         # the client only if it asked for it.
         payload["stream_options"] = {**(payload.get("stream_options") or {}), "include_usage": True}
+    return await with_failover(
+        call,
+        endpoint,
+        entry,
+        lambda deployment_id: _attempt(call, targets[deployment_id], payload, entry.scrubber, wants_usage),
+    )
+
+
+async def with_failover(
+    call: Call, endpoint: EndpointInfo, entry: RouterEntry, attempt: Callable[[str], Awaitable[Response]]
+) -> Response:
+    """``attempt`` on the deployments the Router picks, one after another, until one serves.
+
+    A failed attempt is reported to the Router (it cools the deployment down,
+    and the next pick may fall to the next priority); a refused request goes
+    straight back, as no other deployment would take it.
+    """
     last: AttemptFailed | None = None
     excluded: list[str] = []
-    for attempt in range(1, entry.attempts + 1):
+    for number in range(1, entry.attempts + 1):
         deployment_id = await pick(entry, endpoint.name, excluded, last)
-        upstream = targets[deployment_id]
-        call.attempts = attempt
+        call.attempts = number
         try:
-            return await _attempt(call, upstream, payload, entry.scrubber, wants_usage)
+            return await attempt(deployment_id)
         except AttemptFailed as failed:
             call.attempt_failed(deployment_id, failed.status_code, failed.error.message)
             last = failed
@@ -245,12 +261,11 @@ def _relay(call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wan
         call.finish(499, "client_disconnected")
         call.end_of_stream()
 
-    events = _messages if wire == BEDROCK else _events
     return Response(
         status=200,
         content_type=response.headers.get("content-type", "text/event-stream"),
         headers=dict(STREAM_HEADERS),
-        stream=events(call, response, scrubber, wants_usage, wire),
+        stream=_events(call, response, scrubber, wants_usage, wire),
         on_close=closed,
     )
 
@@ -258,23 +273,31 @@ def _relay(call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wan
 async def _events(
     call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wants_usage: bool, wire: str
 ) -> AsyncIterator[bytes]:
-    """The provider's SSE events as they arrive; usage is read, and its own chunk dropped unless asked for."""
+    """The provider's stream as it arrives, event by event: SSE events, or Bedrock's event-stream messages.
+
+    Usage is read on the way, and the OpenAI usage chunk the gateway asked for
+    is dropped unless the client asked for it too.
+    """
+    bedrock = wire == BEDROCK
+    end_of, passed = (eventstream.message_end, _pass_message) if bedrock else (_event_end, _pass)
     status, error_type, message, pending = 200, "", "", b""
     try:
         async for chunk in response.content.iter_any():
             if call.ttft_ms is None:
                 call.ttft_ms = (time.perf_counter() - call.started) * 1000
             pending += chunk
-            while (end := _event_end(pending)) != -1:
+            while (end := end_of(pending)) != -1:
                 event, pending = pending[:end], pending[end:]
-                if (kept := _pass(call, event, scrubber, wants_usage, wire)) is not None:
+                if (kept := passed(call, event, scrubber, wants_usage, wire)) is not None:
                     yield kept
+        if pending and bedrock:
+            raise eventstream.MalformedMessage("the stream ended inside a message")
         if pending:
             yield pending
     except asyncio.CancelledError:
         status, error_type = 499, "client_disconnected"
         raise
-    except (aiohttp.ClientError, TimeoutError):
+    except (aiohttp.ClientError, TimeoutError, eventstream.MalformedMessage):
         error = ProxyError(502, "The provider's stream broke off.", code="provider_unreachable")
         status, error_type, message = error.status, error.code, error.message
         yield error.event(wire)
@@ -310,35 +333,7 @@ def _pass(call: Call, event: bytes, scrubber: Scrubber, wants_usage: bool, wire:
     return event
 
 
-async def _messages(
-    call: Call, response: aiohttp.ClientResponse, scrubber: Scrubber, wants_usage: bool, wire: str
-) -> AsyncIterator[bytes]:
-    """Bedrock's event-stream messages as they arrive, each whole; usage is read from them on the way."""
-    status, error_type, message, pending = 200, "", "", b""
-    try:
-        async for chunk in response.content.iter_any():
-            if call.ttft_ms is None:
-                call.ttft_ms = (time.perf_counter() - call.started) * 1000
-            pending += chunk
-            while (end := eventstream.message_end(pending)) != -1:
-                frame, pending = pending[:end], pending[end:]
-                yield _pass_message(call, frame, scrubber)
-        if pending:
-            raise eventstream.MalformedMessage("the stream ended inside a message")
-    except asyncio.CancelledError:
-        status, error_type = 499, "client_disconnected"
-        raise
-    except (aiohttp.ClientError, TimeoutError, eventstream.MalformedMessage):
-        error = ProxyError(502, "The provider's stream broke off.", code="provider_unreachable")
-        status, error_type, message = error.status, error.code, error.message
-        yield error.event(wire)
-    finally:
-        response.release()
-        call.finish(status, error_type, message)
-        call.end_of_stream()
-
-
-def _pass_message(call: Call, frame: bytes, scrubber: Scrubber) -> bytes:
+def _pass_message(call: Call, frame: bytes, scrubber: Scrubber, wants_usage: bool, wire: str) -> bytes:
     """One message as the client gets it: usage counted, an exception's text scrubbed."""
     if b"metadata" not in frame and b"chunk" not in frame and b"exception" not in frame:
         return frame  # a text delta (the header names are plain bytes): nothing to read

@@ -15,11 +15,10 @@ from gatewaylib.endpoint_types import (
     VERTEX,
     VERTEX_PREFIX,
 )
-from gatewaylib.endpoint_types import ROUTE_TYPES as REGISTRY_ROUTE_TYPES
+from gatewaylib.endpoint_types import ROUTE_TYPES as ROUTE_TYPES  # which endpoint type each route calls
 
 # Read from the registry (gatewaylib.endpoint_types), under the names the proxy's modules use:
-# which endpoint type each route calls, where it is served, and the Router method it awaits.
-ROUTE_TYPES = dict(REGISTRY_ROUTE_TYPES)
+# where each route is served, and the Router method it awaits.
 ROUTE_PATHS = {name: route.path for name, route in ROUTES.items()}
 ROUTER_METHODS = {name: route.router_method for name, route in ROUTES.items()}
 # Google's URLs: any API version its SDKs use, the endpoint where the model goes, then the method.

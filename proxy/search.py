@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatewaylib import egress
 from keys.models import NO_SECRET
-from proxy.direct import FAIL_OVER, AttemptFailed, pick
+from proxy.direct import FAIL_OVER, AttemptFailed, with_failover
 from proxy.errors import ProxyError, from_provider
 from proxy.http import Response
 from proxy.routes import to_json
@@ -36,23 +36,9 @@ OPTIONS = ("max_results", "search_domain_filter", "max_tokens_per_page", "countr
 
 async def dispatch(call: Call, endpoint: EndpointInfo, entry: RouterEntry, body: dict[str, Any]) -> Response:
     options = {name: body[name] for name in OPTIONS if body.get(name) is not None}
-    deployments = {deployment["model_info"]["id"]: deployment for deployment in entry.deployments}
-    last: AttemptFailed | None = None
-    excluded: list[str] = []
-    for attempt in range(1, entry.attempts + 1):
-        deployment_id = await pick(entry, endpoint.name, excluded, last)
-        call.attempts = attempt
-        try:
-            response = await _search(deployments[deployment_id], body["query"], options, entry)
-        except AttemptFailed as failed:
-            call.attempt_failed(deployment_id, failed.status_code, failed.error.message)
-            last = failed
-            if not entry.report_failure(deployment_id, failed):
-                excluded.append(deployment_id)
-            continue
-        except ProxyError as refused:  # the request itself was refused: no other provider would take it
-            call.attempt_failed(deployment_id, refused.status, refused.message)
-            raise
+
+    async def attempt(deployment_id: str) -> Response:
+        response = await _search(entry.deployment(deployment_id), body["query"], options, entry)
         call.serve(deployment_id)
         call.finish(200)
         limit = options.get("max_results")
@@ -60,8 +46,8 @@ async def dispatch(call: Call, endpoint: EndpointInfo, entry: RouterEntry, body:
             # Some providers page instead of limiting (SearXNG answers a page of twenty): the limit holds anyway.
             response.results = response.results[:limit]
         return Response(status=200, body=to_json(response).encode())
-    call.headers["x-gateway-attempts"] = str(call.attempts)
-    raise last.error
+
+    return await with_failover(call, endpoint, entry, attempt)
 
 
 async def _search(deployment: dict[str, Any], query: Any, options: dict[str, Any], entry: RouterEntry) -> Any:

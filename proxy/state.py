@@ -86,7 +86,14 @@ class RouterEntry:
     cooldown_seconds: float = 30.0
     translated: bool = False  # LiteLLM made calls itself (it may have cooled a deployment down on its own)
     _targets: dict[str, Any] = field(default_factory=dict)
+    _by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     _cooling_until: float = 0.0
+
+    def deployment(self, deployment_id: str) -> dict[str, Any]:
+        """One deployment as the Router was given it (its secret inside), by its id."""
+        if not self._by_id:
+            self._by_id = {deployment["model_info"]["id"]: deployment for deployment in self.deployments}
+        return self._by_id[deployment_id]
 
     def targets(self, route: str) -> dict[str, Any] | None:
         if route not in self._targets:

@@ -63,10 +63,12 @@ class Upstream:
     def signs(self) -> bool:
         return self.credentials is not None or self.signer is not None
 
+    # What is posted to, when not ``url`` itself: a signed URL goes exactly as signed (``%3A`` in a model id stays).
+    encoded_url: URL | None = None
+
     @property
     def target(self) -> str | URL:
-        """What is posted to: a signed URL is sent exactly as signed (``%3A`` in a model id stays so)."""
-        return URL(self.url, encoded=True) if self.signer is not None else self.url
+        return self.encoded_url if self.encoded_url is not None else self.url
 
     async def signed_headers(self, body: bytes) -> dict[str, str]:
         """``headers`` with a current access token (minted, or cached until shortly before it expires),
@@ -179,7 +181,8 @@ def _bedrock(route: str, provider: str, params: Mapping[str, Any], common: dict[
             params["aws_access_key_id"], params["aws_secret_access_key"], params.get("aws_session_token") or ""
         )
         signer = AwsSigner.for_key(credentials, region)
-        return Upstream(url=url, headers=headers, wire=BEDROCK, signer=signer, **common)
+        encoded = URL(url, encoded=True)
+        return Upstream(url=url, headers=headers, wire=BEDROCK, signer=signer, encoded_url=encoded, **common)
     if (secret := params.get("api_key")) and secret != NO_SECRET:
         headers["Authorization"] = f"Bearer {secret}"  # a Bedrock API key
     return Upstream(url=url, headers=headers, wire=BEDROCK, **common)

@@ -8,6 +8,18 @@ from keys import aws, services
 from keys.models import Key
 
 
+def _access_key_field(max_length: int, help_text: str) -> serializers.CharField:
+    """One part of a Bedrock key's AWS access key: write-only, like the secret."""
+    return serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=max_length,
+        style={"input_type": "password"},
+        help_text=help_text,
+    )
+
+
 class KeySerializer(serializers.ModelSerializer):
     """A key as the API shows it: the secret is write-only; only ``masked_secret`` is read back.
 
@@ -28,29 +40,16 @@ class KeySerializer(serializers.ModelSerializer):
         help_text="The provider credential. Stored encrypted; never returned. May be empty only for a "
         "self-hosted server. Required when changing the provider or a connection field.",
     )
-    aws_access_key_id = serializers.CharField(
-        write_only=True,
-        required=False,
-        allow_blank=True,
-        max_length=128,
-        help_text="Bedrock keys only, instead of a Bedrock API key as `secret`: the AWS access key id that "
-        "requests are signed with (never returned; the masked hint is its own).",
+    aws_access_key_id = _access_key_field(
+        128,
+        "Bedrock keys only, instead of a Bedrock API key as `secret`: the AWS access key id that requests are "
+        "signed with (never returned; the masked hint is its own).",
     )
-    aws_secret_access_key = serializers.CharField(
-        write_only=True,
-        required=False,
-        allow_blank=True,
-        max_length=256,
-        style={"input_type": "password"},
-        help_text="The access key's secret (with `aws_access_key_id`). Stored encrypted; never returned.",
+    aws_secret_access_key = _access_key_field(
+        256, "The access key's secret (with `aws_access_key_id`). Stored encrypted; never returned."
     )
-    aws_session_token = serializers.CharField(
-        write_only=True,
-        required=False,
-        allow_blank=True,
-        max_length=8192,
-        style={"input_type": "password"},
-        help_text="Temporary credentials' session token. Stored encrypted; never returned.",
+    aws_session_token = _access_key_field(
+        8192, "Temporary credentials' session token. Stored encrypted; never returned."
     )
     # Null once the creating user is deleted (the FK is SET_NULL).
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
