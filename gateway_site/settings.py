@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "keys",
     "tokens",
     "endpoints",
+    "scorers",
 ]
 
 MIDDLEWARE = [

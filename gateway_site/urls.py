@@ -25,6 +25,7 @@ urlpatterns = [
     path("keys/", include("keys.urls")),
     path("tokens/", include("tokens.urls")),
     path("endpoints/", include("endpoints.urls")),
+    path("scorers/", include("scorers.urls")),
     path("share/", include("sharing.urls")),
     path("teams/", include("teams.urls")),
     path("audit/", include("audit.urls")),
@@ -37,4 +38,5 @@ urlpatterns = [
     path(API_PREFIX, include("teams.api.urls")),
     path(API_PREFIX, include("audit.api.urls")),
     path(API_PREFIX, include("endpoints.api.urls")),
+    path(API_PREFIX, include("scorers.api.urls")),
 ]

@@ -8,7 +8,7 @@ from sharing import views
 
 app_name = "sharing"
 
-OBJECT = r"^(?P<kind>key|endpoint)/(?P<obj_id>[0-9a-f]{32})/"
+OBJECT = r"^(?P<kind>key|endpoint|scorer)/(?P<obj_id>[0-9a-f]{32})/"
 
 urlpatterns = [
     re_path(OBJECT + r"$", views.panel, name="panel"),

@@ -4,7 +4,7 @@ Contract for pages that embed it (the key detail page, the endpoint detail page)
 
     <div id="sharing-panel" hx-get="/share/endpoint/<hex>/" hx-trigger="load">Loading…</div>
 
-- ``GET /share/<kind>/<hex>/`` (kind is ``key`` or ``endpoint``) answers the
+- ``GET /share/<kind>/<hex>/`` (kind is ``key``, ``endpoint`` or ``scorer``) answers the
   fragment ``sharing/partials/panel.html``: the grants with a level <select>
   and a remove button per row and an add form, for a caller holding MANAGE;
   a one-line "You have EDIT access" for a caller below MANAGE; 404 for a

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from endpoints import lifecycle, services
+from endpoints import bindings, lifecycle, services
 from endpoints.views.common import endpoint_for, messages_oob, status_context
 from gatewaylib.errors import Conflict
 from sharing.levels import Level
@@ -65,7 +65,7 @@ def endpoint_stop(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 def endpoint_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     """GET asks for confirmation (the page's dialog does the same without a round trip); POST deletes."""
     endpoint, _ = endpoint_for(request, endpoint_id, Level.MANAGE)
-    context = {"endpoint": endpoint, "bindings": endpoint.bindings.all()}
+    context = {"endpoint": endpoint, "bindings": bindings.described(endpoint.bindings.all(), request.user)}
     if request.method == "GET":
         return render(request, "endpoints/delete.html", context)
     try:

@@ -14,11 +14,10 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import services as catalog
-from endpoints import services
+from endpoints import bindings, services
 from endpoints.forms import (
     EndpointForm,
     ModelRowFormSet,
@@ -45,34 +44,33 @@ if TYPE_CHECKING:
 PREFIX = "models"
 DEPRECATION_WARNING_DAYS = catalog.DEPRECATION_NOTICE_DAYS
 ROW_INDEX = re.compile(r"^\d{1,4}$")
-# What a page elsewhere may pass to /endpoints/new, and carry through the POST.
-CARRIED = {"bind_type": 64, "bind_id": 255, "next": 2000}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def endpoint_create(request: HttpRequest) -> HttpResponse:
-    """The new-endpoint form; query parameters pre-fill it and may ask to record a binding."""
-    carried = _carried(request.POST if request.method == "POST" else request.GET)
+    """The new-endpoint form; query parameters pre-fill it and may hand it off (``endpoints.bindings``)."""
+    handoff = bindings.hand_off(request, request.POST if request.method == "POST" else request.GET)
     if request.method == "GET":
         form = EndpointForm(initial=_prefill(request.GET))
-        formset = ModelRowFormSet(prefix=PREFIX, initial=[_prefill_row(request.GET)])
-        return _render_form(request, form, formset, carried=carried)
+        formset = ModelRowFormSet(prefix=PREFIX, initial=[_prefill_row(request, request.GET)])
+        return _render_form(request, form, formset, handoff=handoff)
 
     def create(specs: list[ModelSpec], fields: dict[str, Any]) -> Endpoint:
         endpoint = services.create_endpoint(actor=request.user, models=specs, **fields)
-        if carried.get("bind_type") and carried.get("bind_id"):
-            services.add_binding(
-                endpoint, actor=request.user, resource_type=carried["bind_type"], resource_id=carried["bind_id"]
-            )
+        if handoff.target:
+            bindings.bind(endpoint, handoff, actor=request.user)
         return endpoint
 
     form, formset = EndpointForm(request.POST), ModelRowFormSet(request.POST, prefix=PREFIX)
     endpoint, weight_errors = _submit(request, form, formset, create)
     if endpoint is None:
-        return _render_form(request, form, formset, carried=carried, weight_errors=weight_errors, status=400)
-    messages.success(request, f"Endpoint “{endpoint.name}” created. Start it to accept requests.")
-    return redirect(_safe_next(request, carried.get("next")) or endpoint_url(endpoint))
+        return _render_form(request, form, formset, handoff=handoff, weight_errors=weight_errors, status=400)
+    if handoff.binds:
+        messages.success(request, f"Endpoint “{endpoint.name}” created and linked. Start it to accept requests.")
+    else:
+        messages.success(request, f"Endpoint “{endpoint.name}” created. Start it to accept requests.")
+    return redirect(handoff.returning(endpoint) or endpoint_url(endpoint))
 
 
 @login_required
@@ -137,31 +135,20 @@ def _check_rows(request: HttpRequest, form: EndpointForm, specs: list[ModelSpec]
         validate_models(endpoint_type, specs, request.user, trusted_key_ids=attached or frozenset())
 
 
-def _carried(data: Any) -> dict[str, str]:
-    return {
-        name: value for name, limit in CARRIED.items() if (value := data.get(name, "").strip()) and len(value) <= limit
-    }
-
-
-def _safe_next(request: HttpRequest, url: str | None) -> str | None:
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return None
-
-
 def _prefill(query: Any) -> dict[str, Any]:
     return {name: query[name] for name in ("name", "endpoint_type", "description") if query.get(name)}
 
 
-def _prefill_row(query: Any) -> dict[str, Any]:
+def _prefill_row(request: HttpRequest, query: Any) -> dict[str, Any]:
     row: dict[str, Any] = {"priority": 1, "provider": query.get("provider", "")}
     model = query.get("model", "")
     if model and catalog.get_model(row["provider"], model) is not None:
         row["model_name"] = model
     elif model:
         row.update(custom=True, custom_model_name=model)
+    key_id = query.get("key", "")
+    if key_id and any(key.public_id == key_id for key in _usable_keys(request, None)):
+        row["key_id"] = key_id
     return row
 
 
@@ -171,7 +158,7 @@ def _render_form(
     formset: Any,
     *,
     endpoint: Endpoint | None = None,
-    carried: dict[str, str] | None = None,
+    handoff: bindings.HandOff | None = None,
     weight_errors: list[str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -184,8 +171,9 @@ def _render_form(
         "form": form,
         "formset": formset,
         "endpoint": endpoint,
-        "carried": carried or {},
-        "next_url": _safe_next(request, (carried or {}).get("next")),
+        "carried": handoff.carried() if handoff else {},
+        "linked_to": handoff.describe(request.user) if handoff else None,
+        "next_url": handoff.return_to if handoff else None,
         "weight_errors": weight_errors or [],
         "provider_groups": provider_option_groups(endpoint_type, {key.provider for key in keys}),
         "keys": keys,

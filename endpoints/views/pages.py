@@ -13,7 +13,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from audit.models import AuditEvent
-from endpoints import request_log
+from endpoints import bindings, request_log
 from endpoints.charts import chart_data
 from endpoints.forms import EndpointFilterForm
 from endpoints.metrics import endpoint_metrics
@@ -62,7 +62,7 @@ def endpoint_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
         "models": models,
         "revisions": endpoint.revisions.select_related("created_by")[:HISTORY_LENGTH],
         "events": AuditEvent.objects.filter(object_type="endpoint", object_id=endpoint.pk)[:HISTORY_LENGTH],
-        "bindings": endpoint.bindings.all(),
+        "bindings": bindings.described(endpoint.bindings.all(), request.user),
         "invocation_url": request.build_absolute_uri(endpoint.invocation_path),
         "snippets": usage_snippets(endpoint, request, models),
         "proxy_path": TYPES[endpoint.endpoint_type].routes[0].path,  # where the playground sends its call

@@ -1,0 +1,31 @@
+"""Scorers judge through the proxy: the fake upstream plays the judge model, alice owns its key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scorers import services
+from tests.proxy.conftest import World, world  # noqa: F401 - the proxy tests' world, reused
+
+YES = json.dumps({"score": "yes", "reason": "The answer names Paris, as expected."})
+INSTRUCTIONS = "Is {{ outputs }} a correct answer to {{ inputs }}? The expected answer is {{ expectations }}."
+SAMPLE = {"inputs": "What is the capital of France?", "outputs": "Paris.", "expectations": "Paris"}
+
+
+@pytest.fixture
+def judge_world(world: World) -> World:  # noqa: F811 - the imported fixture
+    """A running chat endpoint ``judge`` on the fake model ``judge-model``, answering yes."""
+    world.upstream.configure("judge-model", chunks=[YES])
+    world.judge = world.endpoint(name="judge", models=[world.model("judge-model")])
+    return world
+
+
+@pytest.fixture
+def make_scorer():
+    def make(actor, name="correctness", endpoint=None, **fields):
+        fields.setdefault("instructions", INSTRUCTIONS)
+        return services.create_scorer(actor=actor, name=name, endpoint=endpoint, **fields)
+
+    return make
