@@ -49,8 +49,7 @@ def test_the_ui_cannot_smuggle_them_into_a_binding(client, alice, openai_key):
     form = {
         "name": "ep",
         "endpoint_type": "chat",
-        "bind_type": "scorer",
-        "bind_id": "s\x1b1",
+        "for": "tool:s\x1b1",
         "models-TOTAL_FORMS": "1",
         "models-INITIAL_FORMS": "0",
         "models-0-provider": "openai",

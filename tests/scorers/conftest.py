@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+from endpoints import services as endpoint_services
+from endpoints.validation import ModelSpec
+from keys import services as key_services
 from scorers import services
 from tests.proxy.conftest import World, world  # noqa: F401 - the proxy tests' world, reused
 
@@ -20,6 +23,22 @@ def judge_world(world: World) -> World:  # noqa: F811 - the imported fixture
     world.upstream.configure("judge-model", chunks=[YES])
     world.judge = world.endpoint(name="judge", models=[world.model("judge-model")])
     return world
+
+
+@pytest.fixture
+def openai_key(alice):
+    return key_services.create_key(actor=alice, name="openai-prod", provider="openai", secret="sk-scorer-0000AAAA")
+
+
+@pytest.fixture
+def make_endpoint(openai_key):
+    """A chat endpoint of ``owner``'s on alice's OpenAI key (not started)."""
+
+    def make(owner, name="judge"):
+        spec = ModelSpec(provider="openai", model_name="gpt-4o-mini", key_id=openai_key.public_id)
+        return endpoint_services.create_endpoint(actor=owner, name=name, endpoint_type="chat", models=[spec])
+
+    return make
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ from endpoints.models import Endpoint, RequestLog, Revision, Status
 from endpoints.validation import ModelSpec
 from keys import services as key_services
 from keys.models import Key
+from scorers import services as scorer_services
+from scorers.models import Scorer
 from sharing import services as sharing
 from sharing.levels import Level
 from teams.models import Team
@@ -54,6 +56,7 @@ class World:
     endpoint: Endpoint
     failing: Endpoint
     token_plaintexts: list[str]
+    scorer: Scorer
 
     @property
     def secrets(self) -> list[str]:
@@ -104,11 +107,14 @@ def world(alice, bob, charlie, dave, team, admin_user) -> World:
         for number in range(12)
     )
     plaintexts = [token_services.create_token(user, f"{user.username}-token")[1] for user in (alice, bob, admin_user)]
-    return World(key, other_key, Endpoint.objects.get(pk=endpoint.pk), failing, plaintexts)
+    scorer = scorer_services.create_scorer(
+        actor=alice, name="crawl-judge", instructions="Is {{ outputs }} right?", endpoint=endpoint
+    )
+    return World(key, other_key, Endpoint.objects.get(pk=endpoint.pk), failing, plaintexts, scorer)
 
 
 def _grant_for(role: str, world: World, users: dict) -> None:
-    for obj in (world.key, world.endpoint, world.failing):
+    for obj in (world.key, world.endpoint, world.failing, world.scorer):
         if role == "bob-read":
             sharing.grant(obj, users["bob"], Level.READ)
         elif role == "bob-edit":
@@ -152,7 +158,7 @@ def _ui_pages(world: World) -> list[tuple[str, dict, Level | None, set[int] | No
         ("/endpoints/?page=2", {}, None, ok),
         ("/endpoints/new", {}, None, ok),
         (
-            "/endpoints/new?name=from-link&provider=openai&model=gpt-4o&bind_type=scorer&bind_id=s-1&next=/",
+            "/endpoints/new?name=from-link&provider=openai&model=gpt-4o&for=tool:s-1&return_to=/",
             {},
             None,
             ok,
@@ -215,6 +221,19 @@ def _ui_pages(world: World) -> list[tuple[str, dict, Level | None, set[int] | No
         (f"/share/key/{key}/grant", {}, "post-only", ok),
         (f"/tokens/{GatewayToken.objects.first().pk.hex}/revoke", {}, "post-only", ok),
     ]
+    scorer = world.scorer.public_id
+    pages += [
+        ("/scorers/", {}, None, ok),
+        ("/scorers/new", {}, None, ok),
+        ("/scorers/new?name=from-link&endpoint=crawl-chat", {}, None, ok),
+        (f"/scorers/{scorer}/", {}, Level.READ, ok),
+        (f"/scorers/{scorer}/edit", {}, Level.EDIT, ok),
+        (f"/scorers/{scorer}/edit?endpoint=crawl-embed", {}, Level.EDIT, ok),
+        (f"/scorers/{scorer}/delete", {}, Level.MANAGE, ok),
+        (f"/scorers/{scorer}/run", {}, "post-only", ok),
+        (f"/share/scorer/{scorer}/", HTMX, Level.READ, ok),
+        (f"/scorers/{'0' * 32}/", {}, "missing", ok),
+    ]
     return pages
 
 
@@ -227,6 +246,7 @@ def _admin_pages(world: World) -> list[str]:
         AuditEvent: AuditEvent.objects.first().pk,
         Revision: Revision.objects.filter(endpoint=world.endpoint).first().pk,
         RequestLog: RequestLog.objects.first().pk,
+        Scorer: world.scorer.pk,
     }
     for model, pk in objects.items():
         name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
@@ -243,6 +263,8 @@ def _admin_pages(world: World) -> list[str]:
         reverse("admin:endpoints_endpoint_delete", args=[world.endpoint.pk]),
         reverse("admin:keys_key_permissions", args=[world.key.pk]),
         reverse("admin:endpoints_endpoint_permissions", args=[world.endpoint.pk]),
+        reverse("admin:scorers_scorer_add"),
+        reverse("admin:scorers_scorer_permissions", args=[world.scorer.pk]),
     ]
     return pages
 

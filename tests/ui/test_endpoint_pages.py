@@ -201,31 +201,51 @@ def test_the_key_picker_offers_only_keys_the_user_may_use(as_user, alice, bob, o
     assert openai_key.public_id not in page
 
 
-def test_query_parameters_pre_fill_the_form_and_carry_the_binding(as_user, alice, openai_key):
-    query = "name=scorer-llm&endpoint_type=chat&provider=openai&model=gpt-4o-mini&bind_type=scorer&bind_id=s-42"
-    response = as_user(alice).get(f"/endpoints/new?{query}&next=/keys/")
+def test_query_parameters_pre_fill_the_form_and_carry_the_hand_off(as_user, alice, openai_key):
+    query = "name=scorer-llm&endpoint_type=chat&provider=openai&model=gpt-4o-mini&for=tool:s-42"
+    response = as_user(alice).get(f"/endpoints/new?{query}&key={openai_key.public_id}&return_to=/keys/")
     page = response.content.decode()
     assert response.context["form"]["name"].value() == "scorer-llm"
-    assert response.context["formset"].forms[0]["model_name"].value() == "gpt-4o-mini"
+    row = response.context["formset"].forms[0]
+    assert (row["model_name"].value(), row["key_id"].value()) == ("gpt-4o-mini", openai_key.public_id)
     assert '<option value="gpt-4o-mini" selected>' in page
-    for hidden in ('name="bind_type" value="scorer"', 'name="bind_id" value="s-42"', 'name="next" value="/keys/"'):
+    for hidden in ('name="for" value="tool:s-42"', 'name="return_to" value="/keys/"'):
         assert hidden in page
+    # A resource type no app registered is named as given.
+    assert "This endpoint will be linked to tool <code>s-42</code>, and you will return there" in page
 
 
-def test_creating_with_a_binding_records_it_and_returns_to_next(as_user, alice, openai_key):
-    extra = {"bind_type": "scorer", "bind_id": "s-42", "next": "/keys/?tab=mine"}
+def test_a_key_the_user_may_not_use_is_not_pre_selected(as_user, alice, bob, openai_key):
+    sharing.grant(openai_key, bob, Level.READ)
+    response = as_user(bob).get(f"/endpoints/new?provider=openai&key={openai_key.public_id}")
+    assert not response.context["formset"].forms[0]["key_id"].value()
+
+
+def test_creating_with_a_hand_off_records_the_binding_and_returns_with_the_endpoint(as_user, alice, openai_key):
+    extra = {"for": "tool:s-42", "return_to": "/keys/?tab=mine&endpoint=old"}
     data = form_data([{"key_id": openai_key.public_id}], name="scorer-llm", **extra)
     response = as_user(alice).post("/endpoints/new", data)
-    assert response.status_code == 302 and response["Location"] == "/keys/?tab=mine"
+    assert response.status_code == 302 and response["Location"] == "/keys/?tab=mine&endpoint=scorer-llm"
     binding = Binding.objects.get()
-    assert (binding.endpoint.name, binding.resource_type, binding.resource_id) == ("scorer-llm", "scorer", "s-42")
+    assert (binding.endpoint.name, binding.resource_type, binding.resource_id) == ("scorer-llm", "tool", "s-42")
 
 
-def test_a_next_url_on_another_host_is_ignored(as_user, alice, openai_key):
-    data = form_data([{"key_id": openai_key.public_id}], next="https://evil.example/steal")
+def test_a_malformed_for_is_refused_with_nothing_created(as_user, alice, openai_key):
+    data = form_data([{"key_id": openai_key.public_id}], name="scorer-llm", **{"for": "tool"})
+    response = as_user(alice).post("/endpoints/new", data)
+    assert response.status_code == 400
+    assert "Give the resource as &lt;resource_type&gt;:&lt;resource_id&gt;." in response.content.decode()
+    assert not Endpoint.objects.exists() and not Binding.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "return_to", ["https://evil.example/steal", "//evil.example/", "javascript:alert(1)", "keys/", "/\\evil.example"]
+)
+def test_a_return_to_off_this_site_is_ignored(as_user, alice, openai_key, return_to):
+    data = form_data([{"key_id": openai_key.public_id}], return_to=return_to)
     response = as_user(alice).post("/endpoints/new", data)
     assert response["Location"] == url(Endpoint.objects.get())
-    assert as_user(alice).get("/endpoints/new?next=//evil.example/").context["next_url"] is None
+    assert as_user(alice).get("/endpoints/new", {"return_to": return_to}).context["next_url"] is None
 
 
 def test_editing_changes_the_models_and_adds_a_revision(as_user, alice, openai_key, make_endpoint):
