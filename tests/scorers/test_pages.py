@@ -148,7 +148,14 @@ def test_running_from_the_page_shows_score_reason_model_and_latency(judge_world,
     assert '<span data-testid="run-score">yes</span>' in page
     assert "The answer names Paris, as expected." in page
     assert '<span class="mono" data-testid="run-model">openai/judge-model</span>' in page
-    assert response.context["run"].latency_ms > 0
+    run = response.context["run"]
+    assert run.latency_ms > 0
+    # The call is in the endpoint's request log, linked from the verdict.
+    log_url = f"/endpoints/{judge_world.judge.public_id}/requests?request_id={run.request_id}"
+    assert f'<a href="{log_url}">in the request log</a>' in page
+    (logged,) = judge_world.logged(judge_world.judge)
+    listed = client_for(judge_world.alice).get(log_url)
+    assert [row.pk for row in listed.context["page"]] == [logged.pk]
 
 
 def test_a_failed_run_shows_the_proxys_reason_on_the_page(judge_world, make_scorer):
