@@ -35,6 +35,7 @@ from endpoints import services as endpoint_services
 from endpoints.models import RequestLog
 from endpoints.validation import ModelSpec
 from keys import services as key_services
+from scorers import services as scorer_services
 from sharing import services as sharing
 from sharing.levels import Level
 from tests.factories import make_group
@@ -498,11 +499,101 @@ def make_endpoint(alice, upstream) -> World:
     return World(endpoint, ids, upstream)
 
 
+# -- scorers ----------------------------------------------------------------------------------------
+
+SCORER = f"{API}scorers/{{id}}/"
+NO_ENDPOINT = "This scorer has no endpoint yet; link one first."
+SCORER_FORM = {"name": "renamed", "instructions": "Is {{ outputs }} right?", "answer_kind": "yes_no", "endpoint": ""}
+
+SCORER_ACTIONS = [
+    Action("retrieve", "api", "get", SCORER, Level.READ, 200, check=json_has(id=lambda w: w.ids["id"], name="ladder")),
+    Action("update", "api", "patch", SCORER, Level.EDIT, 200, data={"name": "renamed"}, check=json_has(name="renamed")),
+    # Past the permission check, a scorer without an endpoint says so (runs are tested in tests/scorers).
+    Action(
+        "run",
+        "api",
+        "post",
+        SCORER + "run/",
+        Level.USE,
+        400,
+        data={"outputs": "Paris"},
+        check=json_is(lambda w: {"endpoint": [NO_ENDPOINT]}),
+    ),
+    Action(
+        "list grants",
+        "api",
+        "get",
+        SCORER + "permissions/",
+        Level.MANAGE,
+        200,
+        check=json_is(lambda w: GRANTS_AT_MANAGE),
+    ),
+    Action(
+        "share", "api", "post", SCORER + "permissions/", Level.MANAGE, 200, data=GRANT, check=json_is(lambda w: GRANT)
+    ),
+    Action("unshare", "api", "delete", SCORER + "permissions/?user=charlie", Level.MANAGE, 204, check=empty),
+    Action("delete", "api", "delete", SCORER, Level.MANAGE, 204, check=empty),
+    # The pages.
+    Action("detail page", "ui", "get", "/scorers/{id}/", Level.READ, 200, check=page_shows("ladder")),
+    Action("edit page", "ui", "get", "/scorers/{id}/edit", Level.EDIT, 200, check=page_shows("ladder")),
+    Action(
+        "edit",
+        "ui",
+        "post",
+        "/scorers/{id}/edit",
+        Level.EDIT,
+        302,
+        data=SCORER_FORM,
+        check=redirects_to("/scorers/{id}/"),
+    ),
+    Action(
+        "run form",
+        "ui",
+        "post",
+        "/scorers/{id}/run",
+        Level.USE,
+        422,
+        data={"outputs": "Paris"},
+        headers=HTMX,
+        check=page_shows(NO_ENDPOINT),
+    ),
+    Action("delete page", "ui", "get", "/scorers/{id}/delete", Level.MANAGE, 200, check=page_shows("ladder")),
+    Action("delete form", "ui", "post", "/scorers/{id}/delete", Level.MANAGE, 302, check=redirects_to("/scorers/")),
+    Action("sharing panel", "ui", "get", "/share/scorer/{id}/", Level.READ, 200, check=page_shows("ladder")),
+    Action(
+        "grant form",
+        "ui",
+        "post",
+        "/share/scorer/{id}/grant",
+        Level.MANAGE,
+        200,
+        data={"principal": "user:charlie", "level": "EDIT"},
+        check=page_shows("Access updated: charlie now has EDIT on"),
+    ),
+    Action(
+        "revoke form",
+        "ui",
+        "post",
+        "/share/scorer/{id}/revoke",
+        Level.MANAGE,
+        200,
+        data={"principal": "user:charlie"},
+        check=page_shows("Removed charlie"),
+    ),
+]
+
+
+def make_scorer(alice, upstream) -> World:
+    scorer = scorer_services.create_scorer(actor=alice, name="ladder", instructions="Is {{ outputs }} right?")
+    return World(scorer, {"id": scorer.public_id}, upstream)
+
+
 # -- the ladder -------------------------------------------------------------------------------------
 
 LADDERS: dict[str, tuple[Callable[..., World], list[Action]]] = {
     "key": (make_key, KEY_ACTIONS),
     "endpoint": (make_endpoint, ENDPOINT_ACTIONS),
+    "scorer": (make_scorer, SCORER_ACTIONS),
 }
 LEVELS = [None, *Level]
 CASES = [
