@@ -51,14 +51,14 @@ RUN_PATH = "/v1/chat/completions"
 RUN_USER_AGENT = "ai-gateway-scorer"
 # Models that judge well at a small price, in the order the hand-off offers
 # them: the first whose provider the user holds a usable key for.
+# (tests/scorers/test_pages.py checks each is a chat model of the catalog.)
 JUDGE_MODELS = (
     ("openai", "gpt-4o-mini"),
-    ("anthropic", "claude-3-5-haiku-latest"),
-    ("gemini", "gemini-2.0-flash"),
-    ("vertex_ai", "gemini-2.0-flash"),
+    ("anthropic", "claude-haiku-4-5"),
+    ("gemini", "gemini-2.5-flash-lite"),
+    ("vertex_ai", "gemini-2.5-flash-lite"),
     ("bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0"),
     ("mistral", "mistral-small-latest"),
-    ("groq", "llama-3.3-70b-versatile"),
 )
 
 

@@ -26,9 +26,8 @@ def _fake_openai_key(upstream):
     from keys import services as key_services
 
     alice = make_user("alice")
-    return key_services.create_key(
-        actor=alice, name="fake-openai", provider="openai", secret="sk-scorer-browser-0123", api_base=upstream.url + "/v1"
-    )
+    secret, base = "sk-scorer-browser-0123", upstream.url + "/v1"
+    return key_services.create_key(actor=alice, name="fake-openai", provider="openai", secret=secret, api_base=base)
 
 
 def test_a_scorer_creates_its_endpoint_and_judges_a_sample(ui, upstream):

@@ -8,7 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
+from catalog import services as catalog
 from endpoints.models import Binding, Endpoint
+from keys import services as key_services
+from scorers import services
 from scorers.models import Scorer
 from sharing import services as sharing
 from sharing.levels import Level
@@ -182,3 +185,19 @@ def test_the_admin_saves_through_the_service(admin_client, alice, make_endpoint)
     assert response.status_code == 200 and Scorer.objects.count() == 1
     assert "Use at least one of" in response.content.decode()
     assert Endpoint.objects.count() == 1
+
+
+@pytest.mark.parametrize(("provider", "model"), services.JUDGE_MODELS)
+def test_every_suggested_judge_is_a_chat_model_of_the_catalog(provider, model):
+    entry = catalog.get_model(provider, model)
+    assert entry is not None and entry["mode"] == "chat"
+
+
+@pytest.mark.django_db
+def test_the_judge_suggested_follows_the_keys_the_user_may_use(alice, bob):
+    assert services.judge_model(bob) == {}
+    claude = key_services.create_key(actor=bob, name="claude", provider="anthropic", secret="sk-ant-000000000000")
+    assert services.judge_model(bob) == {"provider": "anthropic", "model": "claude-haiku-4-5", "key": claude.public_id}
+    other = key_services.create_key(actor=bob, name="cohere", provider="cohere", secret="co-0000000000000000")
+    key_services.delete_key(claude, actor=bob)
+    assert services.judge_model(bob) == {"provider": "cohere", "key": other.public_id}

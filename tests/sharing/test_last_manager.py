@@ -19,6 +19,8 @@ from endpoints.models import Endpoint
 from endpoints.validation import ModelSpec
 from keys import services as key_services
 from keys.models import Key
+from scorers import services as scorer_services
+from scorers.models import Scorer
 from sharing import services as sharing
 from sharing.levels import Level
 from tests.factories import make_group
@@ -44,9 +46,14 @@ def endpoint(alice, key):
     return endpoint_services.create_endpoint(actor=alice, name="chat-prod", endpoint_type="chat", models=[spec])
 
 
-@pytest.fixture(params=["key", "endpoint"])
+@pytest.fixture
+def scorer(alice):
+    return scorer_services.create_scorer(actor=alice, name="correctness", instructions="Is {{ outputs }} right?")
+
+
+@pytest.fixture(params=["key", "endpoint", "scorer"])
 def shared(request):
-    """``(kind, object)`` for each shareable type: the same rule must hold for both."""
+    """``(kind, object)`` for each shareable type: the same rule must hold for all."""
     return request.param, request.getfixturevalue(request.param)
 
 
@@ -368,4 +375,11 @@ def test_only_saves_that_deactivate_an_active_user_are_checked(alice, dave, key,
 
 
 def test_the_rule_covers_every_shareable_model():
-    assert set(sharing.shareable_models()) == {Key, Endpoint}
+    assert set(sharing.shareable_models()) == {Key, Endpoint, Scorer}
+
+
+def test_code_cannot_deactivate_the_last_manager_of_a_scorer(alice, scorer):
+    alice.is_active = False
+    with pytest.raises(ValidationError) as caught:
+        alice.save()
+    assert caught.value.messages == [refused("Deactivating alice", label("scorer", scorer))]
