@@ -9,7 +9,7 @@ TOOLS := .tools
 UV_VERSION := 0.13.9
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: install lock run test lint ci
+.PHONY: install lock run demo test lint ci
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ $(TOOLS)/bin/uv:
 
 run: install
 	bin/run
+
+# The gateway with fake providers, demo users and endpoints, and live traffic (docs/demo.md).
+demo: install
+	bin/demo
 
 test: install
 	bin/test
