@@ -139,6 +139,44 @@ GRANTS_AT_MANAGE = [
 ]
 
 
+def grant_actions(api_path: str) -> list[Action]:
+    """The grants API of a shareable object at ``api_path``: list, share, unshare (MANAGE each)."""
+    permissions = api_path + "permissions/"
+    return [
+        Action("list grants", "api", "get", permissions, Level.MANAGE, 200, check=json_is(lambda w: GRANTS_AT_MANAGE)),
+        Action("share", "api", "post", permissions, Level.MANAGE, 200, data=GRANT, check=json_is(lambda w: GRANT)),
+        Action("unshare", "api", "delete", permissions + "?user=charlie", Level.MANAGE, 204, check=empty),
+    ]
+
+
+def panel_actions(kind: str, shown: str) -> list[Action]:
+    """The sharing panel of a ``kind`` object (which shows ``shown``), and its grant and revoke forms."""
+    panel = f"/share/{kind}/{{id}}/"
+    return [
+        Action("sharing panel", "ui", "get", panel, Level.READ, 200, check=page_shows(shown)),
+        Action(
+            "grant form",
+            "ui",
+            "post",
+            panel + "grant",
+            Level.MANAGE,
+            200,
+            data={"principal": "user:charlie", "level": "EDIT"},
+            check=page_shows("Access updated: charlie now has EDIT on"),
+        ),
+        Action(
+            "revoke form",
+            "ui",
+            "post",
+            panel + "revoke",
+            Level.MANAGE,
+            200,
+            data={"principal": "user:charlie"},
+            check=page_shows("Removed charlie"),
+        ),
+    ]
+
+
 # -- keys -------------------------------------------------------------------------------------------
 
 KEY = f"{API}keys/{{id}}/"
@@ -176,17 +214,7 @@ KEY_ACTIONS = [
         check=json_has(masked_secret="sk-...WXYZ"),
     ),
     Action("test connection", "api", "post", KEY + "test/", Level.USE, 200, check=probe_ok),
-    Action(
-        "list grants",
-        "api",
-        "get",
-        KEY + "permissions/",
-        Level.MANAGE,
-        200,
-        check=json_is(lambda w: GRANTS_AT_MANAGE),
-    ),
-    Action("share", "api", "post", KEY + "permissions/", Level.MANAGE, 200, data=GRANT, check=json_is(lambda w: GRANT)),
-    Action("unshare", "api", "delete", KEY + "permissions/?user=charlie", Level.MANAGE, 204, check=empty),
+    *grant_actions(KEY),
     Action("delete", "api", "delete", KEY, Level.MANAGE, 204, check=empty),
     # The pages.
     Action("detail page", "ui", "get", "/keys/{id}/", Level.READ, 200, check=page_shows("ladder-key")),
@@ -224,27 +252,7 @@ KEY_ACTIONS = [
     ),
     Action("delete page", "ui", "get", "/keys/{id}/delete", Level.MANAGE, 200, check=page_shows("ladder-key")),
     Action("delete form", "ui", "post", "/keys/{id}/delete", Level.MANAGE, 302, check=redirects_to("/keys/")),
-    Action("sharing panel", "ui", "get", "/share/key/{id}/", Level.READ, 200, check=page_shows("ladder-key")),
-    Action(
-        "grant form",
-        "ui",
-        "post",
-        "/share/key/{id}/grant",
-        Level.MANAGE,
-        200,
-        data={"principal": "user:charlie", "level": "EDIT"},
-        check=page_shows("Access updated: charlie now has EDIT on"),
-    ),
-    Action(
-        "revoke form",
-        "ui",
-        "post",
-        "/share/key/{id}/revoke",
-        Level.MANAGE,
-        200,
-        data={"principal": "user:charlie"},
-        check=page_shows("Removed charlie"),
-    ),
+    *panel_actions("key", "ladder-key"),
 ]
 
 
@@ -368,19 +376,7 @@ ENDPOINT_ACTIONS = [
         200,
         check=json_has(id=lambda w: w.ids["id"], name="ladder-endpoint"),
     ),
-    Action(
-        "list grants",
-        "api",
-        "get",
-        ENDPOINT + "permissions/",
-        Level.MANAGE,
-        200,
-        check=json_is(lambda w: GRANTS_AT_MANAGE),
-    ),
-    Action(
-        "share", "api", "post", ENDPOINT + "permissions/", Level.MANAGE, 200, data=GRANT, check=json_is(lambda w: GRANT)
-    ),
-    Action("unshare", "api", "delete", ENDPOINT + "permissions/?user=charlie", Level.MANAGE, 204, check=empty),
+    *grant_actions(ENDPOINT),
     Action("delete", "api", "delete", ENDPOINT + "?force=true", Level.MANAGE, 204, check=empty),  # it has a binding
     # The pages.
     Action("detail page", "ui", "get", "/endpoints/{id}/", Level.READ, 200, check=page_shows("ladder-endpoint")),
@@ -455,27 +451,7 @@ ENDPOINT_ACTIONS = [
         data={"force": "1"},  # it has a binding
         check=redirects_to("/endpoints/"),
     ),
-    Action("sharing panel", "ui", "get", "/share/endpoint/{id}/", Level.READ, 200, check=page_shows("ladder-endpoint")),
-    Action(
-        "grant form",
-        "ui",
-        "post",
-        "/share/endpoint/{id}/grant",
-        Level.MANAGE,
-        200,
-        data={"principal": "user:charlie", "level": "EDIT"},
-        check=page_shows("Access updated: charlie now has EDIT on"),
-    ),
-    Action(
-        "revoke form",
-        "ui",
-        "post",
-        "/share/endpoint/{id}/revoke",
-        Level.MANAGE,
-        200,
-        data={"principal": "user:charlie"},
-        check=page_shows("Removed charlie"),
-    ),
+    *panel_actions("endpoint", "ladder-endpoint"),
 ]
 
 
@@ -519,19 +495,7 @@ SCORER_ACTIONS = [
         data={"outputs": "Paris"},
         check=json_is(lambda w: {"endpoint": [NO_ENDPOINT]}),
     ),
-    Action(
-        "list grants",
-        "api",
-        "get",
-        SCORER + "permissions/",
-        Level.MANAGE,
-        200,
-        check=json_is(lambda w: GRANTS_AT_MANAGE),
-    ),
-    Action(
-        "share", "api", "post", SCORER + "permissions/", Level.MANAGE, 200, data=GRANT, check=json_is(lambda w: GRANT)
-    ),
-    Action("unshare", "api", "delete", SCORER + "permissions/?user=charlie", Level.MANAGE, 204, check=empty),
+    *grant_actions(SCORER),
     Action("delete", "api", "delete", SCORER, Level.MANAGE, 204, check=empty),
     # The pages.
     Action("detail page", "ui", "get", "/scorers/{id}/", Level.READ, 200, check=page_shows("ladder")),
@@ -559,27 +523,7 @@ SCORER_ACTIONS = [
     ),
     Action("delete page", "ui", "get", "/scorers/{id}/delete", Level.MANAGE, 200, check=page_shows("ladder")),
     Action("delete form", "ui", "post", "/scorers/{id}/delete", Level.MANAGE, 302, check=redirects_to("/scorers/")),
-    Action("sharing panel", "ui", "get", "/share/scorer/{id}/", Level.READ, 200, check=page_shows("ladder")),
-    Action(
-        "grant form",
-        "ui",
-        "post",
-        "/share/scorer/{id}/grant",
-        Level.MANAGE,
-        200,
-        data={"principal": "user:charlie", "level": "EDIT"},
-        check=page_shows("Access updated: charlie now has EDIT on"),
-    ),
-    Action(
-        "revoke form",
-        "ui",
-        "post",
-        "/share/scorer/{id}/revoke",
-        Level.MANAGE,
-        200,
-        data={"principal": "user:charlie"},
-        check=page_shows("Removed charlie"),
-    ),
+    *panel_actions("scorer", "ladder"),
 ]
 
 
