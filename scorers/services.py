@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from asgiref.sync import async_to_sync
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from proxy.http import Response
 
 RESOURCE_TYPE = "scorer"
+NAME_TAKEN = "scorer with this name already exists."  # as DRF and the model say it
 EDITABLE_FIELDS = ("name", "instructions", "answer_kind", "endpoint")
 # A run calls the proxy with a token of the runner's own, made for the one
 # call and deleted after it; it expires soon in case the process dies between.
@@ -101,6 +102,15 @@ def _validated(scorer: Scorer, current_endpoint_id: Any, actor: Any) -> None:
     scorer.full_clean(exclude=["endpoint", "created_by"])
 
 
+def _save(scorer: Scorer) -> None:
+    """Save; a name taken since it was checked (a concurrent save) is the same field error as before."""
+    try:
+        with transaction.atomic():
+            scorer.save()
+    except IntegrityError:
+        raise ValidationError({"name": [NAME_TAKEN]}) from None
+
+
 def _sync_binding(scorer: Scorer, actor: Any) -> None:
     """One binding ``scorer:<id>``, on the scorer's endpoint only."""
     from endpoints.models import Binding
@@ -122,7 +132,7 @@ def create_scorer(
     scorer = Scorer(name=name, instructions=instructions, answer_kind=answer_kind, endpoint=endpoint)
     scorer.created_by = _user(actor)
     _validated(scorer, None, actor)
-    scorer.save()
+    _save(scorer)
     if scorer.created_by is not None:
         sharing.grant_creator(scorer, scorer.created_by)
     _sync_binding(scorer, actor)
@@ -140,7 +150,7 @@ def update_scorer(scorer: Scorer, *, actor: Any, **fields: Any) -> Scorer:
     for name, value in fields.items():
         setattr(scorer, name, value)
     _validated(scorer, current_endpoint_id, actor)
-    scorer.save()
+    _save(scorer)
     _sync_binding(scorer, actor)
     if changes := audit.diff(before, snapshot(scorer)):
         audit.record(actor, "update", scorer, changes)

@@ -9,6 +9,7 @@ import pytest
 from audit.models import AuditEvent
 from endpoints import lifecycle
 from endpoints.models import Binding
+from scorers import services
 from scorers.models import Scorer
 from sharing import services as sharing
 from sharing.levels import Level
@@ -215,3 +216,14 @@ def test_deleting_the_bound_endpoint_warns_then_unlinks_the_scorer(api, judge_wo
     assert api(judge_world.alice).delete(url + "?force=true").status_code == 204
     scorer.refresh_from_db()
     assert scorer.endpoint is None
+
+
+def test_a_name_taken_by_a_concurrent_save_is_a_field_error(api, judge_world, make_scorer, monkeypatch):
+    make_scorer(judge_world.alice, name="taken")
+    body = {"name": "taken", "instructions": INSTRUCTIONS}
+    assert api(judge_world.alice).post(BASE, body, format="json").json() == {"name": [services.NAME_TAKEN]}
+    # The check passed, then another save took the name: the database's refusal reads the same.
+    monkeypatch.setattr(Scorer, "full_clean", lambda self, **kwargs: None)
+    response = api(judge_world.alice).post(BASE, body, format="json")
+    assert (response.status_code, response.json()) == (400, {"name": [services.NAME_TAKEN]})
+    assert Scorer.objects.filter(name="taken").count() == 1
