@@ -144,16 +144,22 @@ def _on_this_site(request: HttpRequest, url: str) -> bool:
     )
 
 
-def bind(endpoint: Endpoint, handoff: HandOff, *, actor: Any) -> Binding:
-    """Record the hand-off's binding and let the resource's app link it (in the caller's transaction)."""
+def bind(endpoint: Endpoint, *, actor: Any, resource_type: str, resource_id: str) -> Binding:
+    """Record a binding and let the resource's app link it (in the caller's transaction).
+
+    The hand-off and ``POST endpoints/{id}/bindings`` both come here.
+    """
     from endpoints import services
 
+    binding = services.add_binding(endpoint, actor=actor, resource_type=resource_type, resource_id=resource_id)
+    registered = RESOURCE_TYPES.get(resource_type)
+    if registered is not None and registered.on_bound is not None:
+        registered.on_bound(endpoint, resource_id, actor)
+    return binding
+
+
+def bind_hand_off(endpoint: Endpoint, handoff: HandOff, *, actor: Any) -> Binding:
+    """The hand-off's binding; a ``for`` without ``<resource_type>:<resource_id>`` is a field error."""
     if not handoff.binds:
         raise ValidationError({"for": ["Give the resource as <resource_type>:<resource_id>."]})
-    binding = services.add_binding(
-        endpoint, actor=actor, resource_type=handoff.resource_type, resource_id=handoff.resource_id
-    )
-    registered = RESOURCE_TYPES.get(handoff.resource_type)
-    if registered is not None and registered.on_bound is not None:
-        registered.on_bound(endpoint, handoff.resource_id, actor)
-    return binding
+    return bind(endpoint, actor=actor, resource_type=handoff.resource_type, resource_id=handoff.resource_id)

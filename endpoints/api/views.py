@@ -27,6 +27,7 @@ from endpoints.api.serializers import (
     RequestLogSerializer,
     RevisionSerializer,
 )
+from endpoints.bindings import bind
 from endpoints.models import Endpoint, EndpointModel, RequestLog
 from gateway_site.parsers import StrictJSONParser
 from sharing import services as sharing
@@ -204,7 +205,7 @@ class EndpointViewSet(SharedObjectViewSetMixin, viewsets.ModelViewSet):
         if request.method == "POST":
             serializer = BindingSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            binding = services.add_binding(endpoint, actor=request.user, **serializer.validated_data)
+            binding = bind(endpoint, actor=request.user, **serializer.validated_data)
             return Response(BindingSerializer(binding).data, status=status.HTTP_201_CREATED)
         query = BindingQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -59,7 +59,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
     def create(specs: list[ModelSpec], fields: dict[str, Any]) -> Endpoint:
         endpoint = services.create_endpoint(actor=request.user, models=specs, **fields)
         if handoff.target:
-            bindings.bind(endpoint, handoff, actor=request.user)
+            bindings.bind_hand_off(endpoint, handoff, actor=request.user)
         return endpoint
 
     form, formset = EndpointForm(request.POST), ModelRowFormSet(request.POST, prefix=PREFIX)
