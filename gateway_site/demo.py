@@ -69,11 +69,13 @@ FAILING_MODEL = "gpt-4o-mini"
 
 # The models each fake provider serves (it lists them, so the start probes find them).
 MODELS = {
-    "northwind": ("gpt-4o", "text-embedding-3-small", "gpt-4.1-nano"),
+    "northwind": ("gpt-4o", "text-embedding-3-small", "gpt-4.1-nano", "gpt-5.4-mini"),
     "contoso": ("gpt-4o-mini", "gpt-4.1-mini"),
     "fabrikam": ("gpt-4.1", "gemini-2.5-flash-lite"),
 }
 CORRECTNESS = json.dumps({"score": "yes", "reason": "The answer gives the refund window the policy states."})
+# What "Create endpoint" on a new scorer suggests for an OpenAI key (docs/demo.md, step 4).
+SUGGESTED_JUDGE = json.dumps({"score": "yes", "reason": "The answer is courteous and to the point."})
 HELPFULNESS = json.dumps({"score": 4, "reason": "Correct and polite; it could link the policy page."})
 
 
@@ -91,6 +93,7 @@ class FakeProviders:
         # The judges answer as judges are asked to (scorers read a JSON verdict).
         self.servers["northwind"].configure("gpt-4.1-nano", delay=0.05, chunks=[CORRECTNESS])
         self.servers["contoso"].configure("gpt-4.1-mini", delay=0.15, chunks=[HELPFULNESS])
+        self.servers["northwind"].configure("gpt-5.4-mini", delay=0.05, chunks=[SUGGESTED_JUDGE])
         return self
 
     def stop(self) -> None:

@@ -50,17 +50,19 @@ RUN_TOKEN_NAME = "Scorer run (server)"
 RUN_TOKEN_LIFETIME = timedelta(minutes=5)
 RUN_PATH = "/v1/chat/completions"
 RUN_USER_AGENT = "ai-gateway-scorer"
-# Models that judge well at a small price, in the order the hand-off offers
-# them: the first whose provider the user holds a usable key for.
-# (tests/scorers/test_pages.py checks each is a chat model of the catalog.)
-JUDGE_MODELS = (
-    ("openai", "gpt-4o-mini"),
-    ("anthropic", "claude-haiku-4-5"),
-    ("gemini", "gemini-2.5-flash-lite"),
-    ("vertex_ai", "gemini-2.5-flash-lite"),
-    ("bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0"),
-    ("mistral", "mistral-small-latest"),
-)
+# Models that judge well at a small price, per provider in the order the
+# hand-off prefers them: the first in the catalog that is not retiring within
+# the catalog's notice period (else the first in the catalog), for the first
+# provider the user holds a usable key for. (tests/scorers/test_pages.py
+# checks that each provider has one.)
+JUDGE_MODELS = {
+    "openai": ("gpt-5.4-mini", "gpt-4.1-mini", "gpt-4o-mini"),
+    "anthropic": ("claude-haiku-4-5", "claude-haiku-latest"),
+    "gemini": ("gemini-3.1-flash-lite", "gemini-2.5-flash-lite"),
+    "vertex_ai": ("gemini-3.1-flash-lite", "gemini-2.5-flash-lite"),
+    "bedrock": ("anthropic.claude-3-5-haiku-20241022-v1:0",),
+    "mistral": ("mistral-small-latest",),
+}
 
 
 def _user(actor: Any) -> Any:
@@ -201,11 +203,19 @@ def endpoint_form_url(scorer: Scorer, actor: Any) -> str:
 def judge_model(actor: Any) -> dict[str, str]:
     """A model that suits judging, on a key ``actor`` may use: ``provider``, ``model`` and ``key``."""
     keys = list(Key.objects.visible_to(actor, Level.USE).order_by("created_at"))
-    for provider, model in JUDGE_MODELS:
+    for provider in JUDGE_MODELS:
         key = next((key for key in keys if key.provider == provider), None)
-        if key is not None and catalog.get_model(provider, model) is not None:
+        if key is not None and (model := suggested_judge(provider)) is not None:
             return {"provider": provider, "model": model, "key": key.public_id}
     return {"provider": keys[0].provider, "key": keys[0].public_id} if keys else {}
+
+
+def suggested_judge(provider: str) -> str | None:
+    """The provider's preferred judge model in the catalog, one not retiring soon when there is one."""
+    listed = [name for name in JUDGE_MODELS.get(provider, ()) if catalog.get_model(provider, name) is not None]
+    soon = (timezone.localdate() + timedelta(days=catalog.DEPRECATION_NOTICE_DAYS)).isoformat()
+    lasting = [name for name in listed if (catalog.get_model(provider, name).get("deprecation_date") or "9999") > soon]
+    return (lasting or listed or [None])[0]
 
 
 def _free_endpoint_name(base: str) -> str:

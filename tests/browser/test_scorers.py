@@ -33,7 +33,7 @@ def _fake_openai_key(upstream):
 def test_a_scorer_creates_its_endpoint_and_judges_a_sample(ui, upstream):
     from scorers.models import Scorer
 
-    upstream.configure("gpt-4o-mini", chunks=[json.dumps(VERDICT)], delay=0.05)
+    upstream.configure("gpt-5.4-mini", chunks=[json.dumps(VERDICT)], delay=0.05)
     key = _fake_openai_key(upstream)
     page = ui.new_page()
     ui.sign_in(page, "alice")
@@ -49,7 +49,7 @@ def test_a_scorer_creates_its_endpoint_and_judges_a_sample(ui, upstream):
     expect(page.get_by_test_id("linked-to")).to_contain_text("This endpoint will be linked to Scorer “Capital cities”")
     expect(page.get_by_label("Name", exact=True)).to_have_value("capital-cities-judge")
     row = page.locator("#model-rows .model-row").first
-    expect(row.locator("select[name$=-model_name]")).to_have_value("gpt-4o-mini")
+    expect(row.locator("select[name$=-model_name]")).to_have_value("gpt-5.4-mini")
     expect(row.locator("select[name$=-key_id]")).to_have_value(key.public_id)
     ui.screenshot(page, "scorer-endpoint-hand-off")
 
@@ -81,7 +81,7 @@ def test_a_scorer_creates_its_endpoint_and_judges_a_sample(ui, upstream):
     result = page.get_by_test_id("run-result")
     expect(result.get_by_test_id("run-score")).to_have_text("4")
     expect(result.get_by_test_id("run-reason")).to_have_text("Right city, but no detail.")
-    expect(result.get_by_test_id("run-model")).to_have_text("openai/gpt-4o-mini")
+    expect(result.get_by_test_id("run-model")).to_have_text("openai/gpt-5.4-mini")
     expect(result.get_by_test_id("run-latency")).to_have_text(re.compile(r"^\d+ ms$"))
     assert page.evaluate("window.__scorerMarker") == 1, "the page reloaded"
     ui.screenshot(page, "scorer-run")

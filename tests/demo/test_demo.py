@@ -22,6 +22,8 @@ from django.test import Client
 
 from endpoints.models import Binding, Endpoint, RequestLog
 from gateway_site import demo
+from keys.models import Key
+from scorers import services as scorer_services
 from scorers.models import Scorer
 from sharing import services as sharing
 from sharing.levels import Level
@@ -76,6 +78,10 @@ def test_the_demo_sets_up_a_team_its_endpoints_and_scorers(providers):
     assert [m.provider for m in running["gemini-native"].models.all()] == ["gemini"]
     for scorer in Scorer.objects.all():
         assert Binding.objects.filter(endpoint=scorer.endpoint, resource_id=scorer.public_id).exists()
+    # What the hand-off suggests for a new scorer on alice's keys is served (docs/demo.md, step 4).
+    suggested = scorer_services.judge_model(seeded.users["alice"])
+    assert suggested["key"] == Key.objects.get(name="northwind-openai").public_id
+    assert suggested["model"] in demo.MODELS["northwind"]
     bob = seeded.users["bob"]
     assert sharing.get_level(bob, chat) == Level.USE  # through the team
     assert sharing.get_level(bob, Scorer.objects.get(name="Correctness")) == Level.USE

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from catalog import services as catalog
 from endpoints.models import Binding, Endpoint
@@ -47,17 +49,17 @@ def test_create_endpoint_saves_the_scorer_and_comes_back_with_the_new_endpoint_l
         "name": "correctness-judge",
         "description": "The judge of scorer “Correctness”.",
         "provider": "openai",
-        "model": "gpt-4o-mini",
+        "model": "gpt-5.4-mini",
         "key": openai_key.public_id,
     }
     page = client.get(response["Location"])
     assert page.context["form"]["name"].value() == "correctness-judge"
-    assert page.context["formset"].forms[0]["model_name"].value() == "gpt-4o-mini"
+    assert page.context["formset"].forms[0]["model_name"].value() == "gpt-5.4-mini"
     text = page.content.decode()
     assert f'This endpoint will be linked to Scorer <a href="/scorers/{scorer.public_id}/">“Correctness”</a>' in text
     # Saving it records the binding, links the scorer and returns to its form with the endpoint selected.
     carried = {"for": f"scorer:{scorer.public_id}", "return_to": f"/scorers/{scorer.public_id}/edit"}
-    rows = [{"key_id": openai_key.public_id, "model_name": "gpt-4o-mini"}]
+    rows = [{"key_id": openai_key.public_id, "model_name": "gpt-5.4-mini"}]
     response = client.post("/endpoints/new", form_data(rows, name="correctness-judge", **carried))
     assert response["Location"] == f"/scorers/{scorer.public_id}/edit?endpoint=correctness-judge"
     scorer.refresh_from_db()
@@ -187,10 +189,30 @@ def test_the_admin_saves_through_the_service(admin_client, alice, make_endpoint)
     assert Endpoint.objects.count() == 1
 
 
-@pytest.mark.parametrize(("provider", "model"), services.JUDGE_MODELS)
-def test_every_suggested_judge_is_a_chat_model_of_the_catalog(provider, model):
-    entry = catalog.get_model(provider, model)
-    assert entry is not None and entry["mode"] == "chat"
+@pytest.mark.parametrize("provider", sorted(services.JUDGE_MODELS))
+def test_every_provider_of_the_hand_off_has_a_judge_in_the_catalog(provider):
+    model = services.suggested_judge(provider)
+    assert model is not None and catalog.get_model(provider, model)["mode"] == "chat"
+
+
+@pytest.mark.parametrize(
+    ("retiring", "suggested"),
+    [
+        ((), "gpt-5.4-mini"),
+        (("gpt-5.4-mini",), "gpt-4.1-mini"),
+        (("gpt-5.4-mini", "gpt-4.1-mini"), "gpt-4o-mini"),
+        (("gpt-5.4-mini", "gpt-4.1-mini", "gpt-4o-mini"), "gpt-5.4-mini"),  # all retire: still a judge
+    ],
+)
+def test_a_judge_retiring_soon_gives_way_to_the_next(monkeypatch, retiring, suggested):
+    real = catalog.get_model
+    soon = (timezone.localdate() + timedelta(days=catalog.DEPRECATION_NOTICE_DAYS - 1)).isoformat()
+
+    def dated(provider, name):
+        return {**real(provider, name), "deprecation_date": soon if name in retiring else None}
+
+    monkeypatch.setattr(catalog, "get_model", dated)
+    assert services.suggested_judge("openai") == suggested
 
 
 @pytest.mark.django_db
