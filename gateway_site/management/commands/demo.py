@@ -72,7 +72,8 @@ class Command(BaseCommand):
                 if not reported and not driver.is_alive():
                     reported = True
                     self.stdout.write(
-                        f"Traffic done: {sum(traffic.sent.values())} requests ({dict(traffic.sent)}). "
+                        f"Traffic done: {sum(traffic.sent.values())} requests ({dict(traffic.sent)}; "
+                        f"by status {dict(sorted(traffic.statuses.items()))}). "
                         "The gateway keeps running; Ctrl+C stops it."
                     )
                 stop.wait(0.5)
