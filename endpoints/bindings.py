@@ -32,15 +32,17 @@ if TYPE_CHECKING:
 
 # (resource ids, viewer) -> {resource id: (display name, URL)} for the ids the viewer may see.
 Describer = Callable[[list[str], Any], dict[str, tuple[str, str]]]
-# (endpoint, resource id, actor): a binding to the endpoint was recorded through the hand-off.
-OnBound = Callable[["Endpoint", str, Any], None]
+# (endpoint, resource id, actor): a binding to the endpoint was recorded (or is about to be
+# removed); the app may act on it, or refuse with a ValidationError.
+OnBinding = Callable[["Endpoint", str, Any], None]
 
 
 @dataclass(frozen=True)
 class ResourceType:
     label: str
     describe: Describer
-    on_bound: OnBound | None = None
+    on_bound: OnBinding | None = None
+    on_unbound: OnBinding | None = None
 
 
 RESOURCE_TYPES: dict[str, ResourceType] = {}
@@ -156,6 +158,19 @@ def bind(endpoint: Endpoint, *, actor: Any, resource_type: str, resource_id: str
     if registered is not None and registered.on_bound is not None:
         registered.on_bound(endpoint, resource_id, actor)
     return binding
+
+
+def unbind(endpoint: Endpoint, *, actor: Any, resource_type: str, resource_id: str) -> bool:
+    """Remove a binding, once the resource's app has let it go (it may refuse); False when there was none."""
+    from endpoints import services
+
+    if not endpoint.bindings.filter(resource_type=resource_type, resource_id=resource_id).exists():
+        return False
+    registered = RESOURCE_TYPES.get(resource_type)
+    if registered is not None and registered.on_unbound is not None:
+        registered.on_unbound(endpoint, resource_id, actor)
+    services.remove_binding(endpoint, resource_type=resource_type, resource_id=resource_id)
+    return True
 
 
 def bind_hand_off(endpoint: Endpoint, handoff: HandOff, *, actor: Any) -> Binding:

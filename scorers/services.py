@@ -247,7 +247,19 @@ def _on_bound(endpoint: Endpoint, resource_id: str, actor: Any) -> None:
     update_scorer(scorer, actor=actor, endpoint=endpoint)
 
 
-BINDING_TYPE = bindings.ResourceType(label="Scorer", describe=_describe, on_bound=_on_bound)
+def _on_unbound(endpoint: Endpoint, resource_id: str, actor: Any) -> None:
+    """A scorer whose judge this is loses it with its binding: only someone who may edit the scorer unlinks it."""
+    scorer = Scorer.objects.filter(pk=_uuid(resource_id), endpoint=endpoint).first() if _uuid(resource_id) else None
+    if scorer is None:
+        return
+    if (sharing.get_level(actor, scorer) or 0) < Level.EDIT:
+        raise ValidationError(
+            {"resource_id": ["A scorer judges with this endpoint; someone who may edit the scorer must unlink it."]}
+        )
+    update_scorer(scorer, actor=actor, endpoint=None)
+
+
+BINDING_TYPE = bindings.ResourceType(label="Scorer", describe=_describe, on_bound=_on_bound, on_unbound=_on_unbound)
 
 
 # -- running ---------------------------------------------------------------------

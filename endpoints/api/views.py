@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +28,7 @@ from endpoints.api.serializers import (
     RequestLogSerializer,
     RevisionSerializer,
 )
-from endpoints.bindings import bind
+from endpoints.bindings import bind, unbind
 from endpoints.models import Endpoint, EndpointModel, RequestLog
 from gateway_site.parsers import StrictJSONParser
 from sharing import services as sharing
@@ -209,7 +210,9 @@ class EndpointViewSet(SharedObjectViewSetMixin, viewsets.ModelViewSet):
             return Response(BindingSerializer(binding).data, status=status.HTTP_201_CREATED)
         query = BindingQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        if not services.remove_binding(endpoint, **query.validated_data):
+        with transaction.atomic():
+            removed = unbind(endpoint, actor=request.user, **query.validated_data)
+        if not removed:
             return Response({"detail": "No such binding."}, status=status.HTTP_404_NOT_FOUND)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -227,3 +227,22 @@ def test_a_name_taken_by_a_concurrent_save_is_a_field_error(api, judge_world, ma
     response = api(judge_world.alice).post(BASE, body, format="json")
     assert (response.status_code, response.json()) == (400, {"name": [services.NAME_TAKEN]})
     assert Scorer.objects.filter(name="taken").count() == 1
+
+
+def test_removing_the_binding_through_the_endpoints_api_unlinks_the_scorer(api, judge_world, make_scorer):
+    scorer = make_scorer(judge_world.alice, endpoint=judge_world.judge)
+    url = f"/api/3.0/mlflow/gateway/endpoints/{judge_world.judge.public_id}/bindings"
+    query = f"?resource_type=scorer&resource_id={scorer.public_id}"
+    # bob may use the endpoint but not edit the scorer: refused, and the scorer keeps its judge and its row.
+    judge_world.share(judge_world.judge, judge_world.bob, Level.USE)
+    response = api(judge_world.bob).delete(url + query)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"resource_id": ["A scorer judges with this endpoint; someone who may edit the scorer must unlink it."]},
+    )
+    scorer.refresh_from_db()
+    assert scorer.endpoint == judge_world.judge and Binding.objects.count() == 1
+    assert api(judge_world.alice).delete(url + query).status_code == 204
+    scorer.refresh_from_db()
+    assert scorer.endpoint is None and not Binding.objects.exists()
+    assert api(judge_world.alice).delete(url + query).status_code == 404
