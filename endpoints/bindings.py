@@ -69,15 +69,15 @@ def described(bindings: Iterable[Binding], viewer: Any) -> list[UsedBy]:
     by_type: dict[str, list[str]] = {}
     for binding in bindings:
         by_type.setdefault(binding.resource_type, []).append(binding.resource_id)
-    names: dict[tuple[str, str], tuple[str, str]] = {}
-    for resource_type, ids in by_type.items():
-        if (registered := RESOURCE_TYPES.get(resource_type)) is not None:
-            for resource_id, named in registered.describe(ids, viewer).items():
-                names[(resource_type, resource_id)] = named
+    names = {
+        resource_type: RESOURCE_TYPES[resource_type].describe(ids, viewer)
+        for resource_type, ids in by_type.items()
+        if resource_type in RESOURCE_TYPES
+    }
     rows = []
     for binding in bindings:
         registered = RESOURCE_TYPES.get(binding.resource_type)
-        name, url = names.get((binding.resource_type, binding.resource_id), (None, None))
+        name, url = names.get(binding.resource_type, {}).get(binding.resource_id, (None, None))
         label = registered.label if registered is not None else binding.resource_type
         rows.append(UsedBy(binding=binding, label=label, name=name, url=url))
     return rows

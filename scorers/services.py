@@ -10,6 +10,7 @@ endpoint, a running endpoint, limits, the request log) apply unchanged.
 from __future__ import annotations
 
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -86,11 +87,17 @@ def endpoint_from_uri(value: str) -> str:
     return value[len(GATEWAY_URI_PREFIX) :]
 
 
-def usable_endpoint(actor: Any, name: str) -> Endpoint:
-    """The chat endpoint called ``name`` that ``actor`` may USE (what linking and running need)."""
+def visible_endpoint(actor: Any, name: str) -> Endpoint:
+    """The endpoint called ``name`` that ``actor`` may READ; one they cannot see is as one that does not exist."""
     endpoint = Endpoint.objects.visible_to(actor, Level.READ).filter(name=name).first()
     if endpoint is None:
         raise ValidationError({"endpoint": [f"No endpoint named {name!r} that you can see."]})
+    return endpoint
+
+
+def usable_endpoint(actor: Any, name: str) -> Endpoint:
+    """The chat endpoint called ``name`` that ``actor`` may USE (what linking and running need)."""
+    endpoint = visible_endpoint(actor, name)
     if (sharing.get_level(actor, endpoint) or 0) < Level.USE:
         raise ValidationError({"endpoint": [f"You need USE permission on endpoint {name!r} to judge with it."]})
     if endpoint.endpoint_type != EndpointType.CHAT:
@@ -225,34 +232,39 @@ def _free_endpoint_name(base: str) -> str:
     return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
 
 
+def _ids(resource_ids: list[str]) -> list[uuid.UUID]:
+    """The resource ids that are scorer ids (a binding's id is any text another tool chose)."""
+    parsed = []
+    for value in resource_ids:
+        try:
+            parsed.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return parsed
+
+
 def _describe(ids: list[str], viewer: Any) -> dict[str, tuple[str, str]]:
-    visible = Scorer.objects.visible_to(viewer, Level.READ).filter(pk__in=[_uuid(i) for i in ids if _uuid(i)])
+    visible = Scorer.objects.visible_to(viewer, Level.READ).filter(pk__in=_ids(ids))
     return {scorer.public_id: (scorer.name, scorer.get_absolute_url()) for scorer in visible}
 
 
-def _uuid(value: str) -> str | None:
-    import uuid
-
-    try:
-        return uuid.UUID(value).hex
-    except ValueError:
-        return None
+def _may_edit(actor: Any, scorer: Scorer) -> bool:
+    return (sharing.get_level(actor, scorer) or 0) >= Level.EDIT
 
 
 def _on_bound(endpoint: Endpoint, resource_id: str, actor: Any) -> None:
     """An endpoint made through the hand-off becomes the scorer's judge, when its maker may edit the scorer."""
-    scorer = Scorer.objects.filter(pk=_uuid(resource_id)).first() if _uuid(resource_id) else None
-    if scorer is None or (sharing.get_level(actor, scorer) or 0) < Level.EDIT:
-        return
-    update_scorer(scorer, actor=actor, endpoint=endpoint)
+    scorer = Scorer.objects.filter(pk__in=_ids([resource_id])).first()
+    if scorer is not None and _may_edit(actor, scorer):
+        update_scorer(scorer, actor=actor, endpoint=endpoint)
 
 
 def _on_unbound(endpoint: Endpoint, resource_id: str, actor: Any) -> None:
     """A scorer whose judge this is loses it with its binding: only someone who may edit the scorer unlinks it."""
-    scorer = Scorer.objects.filter(pk=_uuid(resource_id), endpoint=endpoint).first() if _uuid(resource_id) else None
+    scorer = Scorer.objects.filter(pk__in=_ids([resource_id]), endpoint=endpoint).first()
     if scorer is None:
         return
-    if (sharing.get_level(actor, scorer) or 0) < Level.EDIT:
+    if not _may_edit(actor, scorer):
         raise ValidationError(
             {"resource_id": ["A scorer judges with this endpoint; someone who may edit the scorer must unlink it."]}
         )

@@ -2,20 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from endpoints.models import Endpoint
 from scorers import services
 from scorers.models import Scorer
-from sharing.levels import Level
 
 
 @extend_schema_field({"type": "string", "nullable": True, "example": "gateway:/chat-judge"})
 class GatewayEndpointField(serializers.Field):
     """An endpoint written as ``gateway:/<endpoint-name>`` (null: none)."""
 
-    default_error_messages = {"unknown": "No endpoint named {name!r} that you can see.", "type": "Give a string."}
+    default_error_messages = {"type": "Give a string."}
 
     def to_representation(self, endpoint: Endpoint) -> str:
         return f"gateway:/{endpoint.name}"
@@ -24,14 +24,9 @@ class GatewayEndpointField(serializers.Field):
         if not isinstance(data, str):
             self.fail("type")
         try:
-            name = services.endpoint_from_uri(data)
-        except Exception as exc:  # noqa: BLE001 - a Django ValidationError, shown as this field's error
-            raise serializers.ValidationError(getattr(exc, "message_dict", {}).get("endpoint", [str(exc)])) from None
-        user = self.context["request"].user
-        endpoint = Endpoint.objects.visible_to(user, Level.READ).filter(name=name).first()
-        if endpoint is None:
-            self.fail("unknown", name=name)
-        return endpoint
+            return services.visible_endpoint(self.context["request"].user, services.endpoint_from_uri(data))
+        except DjangoValidationError as exc:  # the service's words, as this field's error
+            raise serializers.ValidationError(exc.message_dict["endpoint"]) from None
 
 
 class ScorerSerializer(serializers.ModelSerializer):
